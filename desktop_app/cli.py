@@ -1,0 +1,355 @@
+"""The command line: one face of the core, the GUI being the other.
+
+Exit status: 0 done, 1 refused or failed with a message on stderr, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from desktop_app import __version__
+from desktop_app.core import search as search_core
+from desktop_app.core.errors import CasebookError
+from desktop_app.core.library import list_documents, list_packs, open_library
+from desktop_app.core.packs import install as installer
+from desktop_app.core.packs import trust
+from desktop_app.core.packs.builder import build_pack, sign_pack
+from desktop_app.core.packs.reader import extract_documents, read_pack
+from desktop_app.core.packs.signing import (
+    generate_key,
+    load_public_key,
+    load_secret_key,
+    write_key_pair,
+)
+from desktop_app.logs import setup_logging
+from desktop_app.paths import AppPaths, resolve_paths
+from desktop_app.sample import BUNDLED_KEYS, sample_pack
+
+log = logging.getLogger(__name__)
+
+
+class Context:
+    """What a command needs: the resolved folders, and the store opened on first use."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.paths: AppPaths = resolve_paths(args.data_dir)
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = open_library(self.paths.store_file, BUNDLED_KEYS)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="casebook", description="Read and annotate guidance and case studies offline."
+    )
+    parser.add_argument("--version", action="version", version=f"Casebook {__version__}")
+    parser.add_argument("--data-dir", help="keep the library in this folder")
+    parser.add_argument("--verbose", action="store_true", help="log more detail")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="install the sample pack and show it")
+    demo.add_argument("--query", default="accessible", help="the example search to run")
+    demo.set_defaults(handler=cmd_demo)
+
+    pack = commands.add_parser("pack", help="build, check and install content packs")
+    packs = pack.add_subparsers(dest="pack_command", metavar="ACTION", required=True)
+
+    p = packs.add_parser("build", help="build a pack from a source folder")
+    p.add_argument("source", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="folder for the .cbpack")
+    p.add_argument("--edition", help="build the edition in SOURCE/editions/EDITION")
+    p.add_argument("--key", type=Path, help="sign with this secret key file")
+    p.set_defaults(handler=cmd_pack_build)
+
+    p = packs.add_parser("sign", help="sign a pack with a publisher's secret key")
+    p.add_argument("pack", type=Path)
+    p.add_argument("--key", type=Path, required=True)
+    p.set_defaults(handler=cmd_pack_sign)
+
+    p = packs.add_parser("verify", help="check a pack without installing it")
+    p.add_argument("pack", type=Path)
+    p.add_argument("--key", type=Path, help="check against this public key, not the library's")
+    p.set_defaults(handler=cmd_pack_verify)
+
+    p = packs.add_parser("install", help="install or update a pack")
+    p.add_argument("pack", type=Path)
+    p.add_argument("--allow-unsigned", action="store_true",
+                   help="accept a pack that is unsigned or signed by an unknown publisher")
+    p.add_argument("--progress", choices=["text", "json"], default="text",
+                   help="json: one JSON object per line on stdout, for the GUI")
+    p.set_defaults(handler=cmd_pack_install)
+
+    p = packs.add_parser("list", help="list installed packs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_pack_list)
+
+    p = packs.add_parser("remove", help="remove a pack (your notes are kept)")
+    p.add_argument("pack_id")
+    p.set_defaults(handler=cmd_pack_remove)
+
+    p = packs.add_parser("rollback", help="go back to the version installed before")
+    p.add_argument("pack_id")
+    p.set_defaults(handler=cmd_pack_rollback)
+
+    p = packs.add_parser("keygen", help="make a publisher key pair (STEM.key and STEM.pub)")
+    p.add_argument("--name", required=True, help="the publisher's name, shown to readers")
+    p.add_argument("-o", "--output", type=Path, required=True, help="file stem")
+    p.set_defaults(handler=cmd_pack_keygen)
+
+    keys = commands.add_parser("keys", help="publisher keys this library trusts")
+    key_actions = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    p = key_actions.add_parser("list", help="list trusted keys")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_keys_list)
+    p = key_actions.add_parser("add", help="trust a publisher's public key file")
+    p.add_argument("key_file", type=Path)
+    p.set_defaults(handler=cmd_keys_add)
+    p = key_actions.add_parser("remove", help="stop trusting a key")
+    p.add_argument("key_id")
+    p.set_defaults(handler=cmd_keys_remove)
+
+    p = commands.add_parser("search", help="search everything installed")
+    p.add_argument("query", help='words, "a phrase", prefix*, OR, -excluded')
+    p.add_argument("--pack", help="only this pack (its id)")
+    p.add_argument("--doc", help="only this document (its id)")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_search)
+
+    p = commands.add_parser("library", help="show the installed packs and their documents")
+    p.set_defaults(handler=cmd_library)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[Context], int] = getattr(args, "handler", cmd_library)
+    ctx = Context(args)
+    log_file = setup_logging(ctx.paths.log_dir, args.verbose)
+    try:
+        return handler(ctx)
+    except CasebookError as exc:
+        log.info("Refused: %s", exc)
+        _fail(ctx, str(exc))
+        return 1
+    except KeyboardInterrupt:
+        _fail(ctx, "Interrupted; nothing was changed by the unfinished step.")
+        return 130
+    except Exception as exc:
+        log.exception("Unexpected error")
+        where = f" Details are in {log_file}." if log_file else ""
+        _fail(ctx, f"Unexpected error: {exc.__class__.__name__}: {exc}.{where}")
+        return 1
+    finally:
+        ctx.close()
+
+
+def _fail(ctx: Context, message: str) -> None:
+    if getattr(ctx.args, "progress", None) == "json":
+        _emit({"event": "error", "message": message})
+    print(f"casebook: {message}", file=sys.stderr)
+
+
+def _emit(event: dict) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def cmd_demo(ctx: Context) -> int:
+    pack = sample_pack(ctx.paths.cache_dir / "sample")
+    result = installer.install_pack(ctx.conn, pack, progress=_text_progress())
+    print(f"{result.pack_id} {result.version}: {result.outcome}.")
+    cmd_library(ctx)
+    print(f'\nSearch for "{ctx.args.query}":')
+    _print_hits(search_core.search(ctx.conn, ctx.args.query, limit=5))
+    print(f"\nTry: casebook search \"your words\"   (library in {ctx.paths.data_dir})")
+    return 0
+
+
+def cmd_library(ctx: Context) -> int:
+    packs = list_packs(ctx.conn)
+    if not packs:
+        print("The library is empty. Install a pack with: casebook pack install FILE.cbpack")
+        return 0
+    for info in packs:
+        print(f"{info.title}  ({info.pack_id} {info.version}, {info.publisher}, "
+              f"{_trust_words(info.trust, info.signer_name)})")
+        for doc in list_documents(ctx.conn, info.pack_id):
+            unit = "pages" if doc.media_type == "application/pdf" else "sections"
+            print(f"  - {doc.title}  [{doc.doc_id}, {doc.page_count} {unit}]")
+    return 0
+
+
+def cmd_pack_build(ctx: Context) -> int:
+    key = load_secret_key(ctx.args.key) if ctx.args.key else None
+    target = build_pack(ctx.args.source, ctx.args.output, edition=ctx.args.edition, key=key)
+    print(target)
+    return 0
+
+
+def cmd_pack_sign(ctx: Context) -> int:
+    sign_pack(ctx.args.pack, load_secret_key(ctx.args.key))
+    print(f"Signed {ctx.args.pack}.")
+    return 0
+
+
+def cmd_pack_verify(ctx: Context) -> int:
+    if ctx.args.key:
+        key = load_public_key(ctx.args.key)
+        keys = {key.key_id: key}
+    else:
+        keys = trust.trusted_keys(ctx.conn)
+    pack = read_pack(ctx.args.pack, keys)
+    extracted = extract_documents(pack)
+    manifest = pack.manifest
+    pages = sum(len(doc.units) for doc in extracted.values())
+    signature = pack.signature
+    print(f"{manifest.id} {manifest.version}: {len(manifest.files)} files and "
+          f"{len(manifest.documents)} documents ({pages} pages or sections) check out; "
+          f"{_trust_words(signature.trust, signature.signer_name, signature.key_id)}.")
+    return 0
+
+
+def cmd_pack_install(ctx: Context) -> int:
+    as_json = ctx.args.progress == "json"
+    progress = _json_progress if as_json else _text_progress()
+    result = installer.install_pack(
+        ctx.conn, ctx.args.pack, allow_unsigned=ctx.args.allow_unsigned, progress=progress
+    )
+    if as_json:
+        _emit({"event": "done", "pack": result.pack_id, "version": result.version,
+               "outcome": result.outcome, "trust": result.trust,
+               "previous_version": result.previous_version})
+        return 0
+    verb = {"installed": "Installed", "updated": "Updated", "restored": "Restored",
+            "already-installed": "Already installed:"}[result.outcome]
+    since = f" (was {result.previous_version})" if result.previous_version else ""
+    print(f"{verb} {result.pack_id} {result.version}{since}: {result.documents} documents, "
+          f"{result.pages} pages and sections; {_trust_words(result.trust, None)}.")
+    return 0
+
+
+def cmd_pack_list(ctx: Context) -> int:
+    packs = list_packs(ctx.conn)
+    if ctx.args.json:
+        print(json.dumps([info.as_json() for info in packs], indent=2))
+        return 0
+    if not packs:
+        print("No packs installed.")
+    for info in packs:
+        previous = f", previous {info.previous_version} kept" if info.previous_version else ""
+        print(f"{info.pack_id}  {info.version}  {info.title} — {info.publisher}; "
+              f"{info.documents} documents; {_trust_words(info.trust, info.signer_name)}"
+              f"{previous}")
+    return 0
+
+
+def cmd_pack_remove(ctx: Context) -> int:
+    versions = installer.remove_pack(ctx.conn, ctx.args.pack_id)
+    print(f"Removed {ctx.args.pack_id} ({', '.join(versions)}).")
+    return 0
+
+
+def cmd_pack_rollback(ctx: Context) -> int:
+    before, after = installer.rollback_pack(ctx.conn, ctx.args.pack_id)
+    print(f"Rolled {ctx.args.pack_id} back from {before} to {after}.")
+    return 0
+
+
+def cmd_pack_keygen(ctx: Context) -> int:
+    secret, public = write_key_pair(generate_key(ctx.args.name), ctx.args.output)
+    print(f"Secret key: {secret} (keep it safe; it signs your packs)\nPublic key: {public} "
+          "(give it to readers: casebook keys add FILE.pub)")
+    return 0
+
+
+def cmd_keys_list(ctx: Context) -> int:
+    keys = trust.list_keys(ctx.conn)
+    if ctx.args.json:
+        print(json.dumps([key.__dict__ for key in keys], indent=2))
+        return 0
+    for key in keys:
+        print(f"{key.key_id}  {key.name}  ({key.origin}, since {key.added_at})")
+    return 0
+
+
+def cmd_keys_add(ctx: Context) -> int:
+    key = load_public_key(ctx.args.key_file)
+    added = trust.trust_key(ctx.conn, key)
+    print(f"{'Now trusting' if added else 'Already trusted:'} {key.name} ({key.key_id}).")
+    return 0
+
+
+def cmd_keys_remove(ctx: Context) -> int:
+    trust.untrust_key(ctx.conn, ctx.args.key_id)
+    print(f"No longer trusting {ctx.args.key_id}.")
+    return 0
+
+
+def cmd_search(ctx: Context) -> int:
+    hits = search_core.search(
+        ctx.conn, ctx.args.query, pack_id=ctx.args.pack, doc_id=ctx.args.doc,
+        limit=max(1, min(ctx.args.limit, 500)),
+    )
+    if ctx.args.json:
+        print(json.dumps([hit.as_json() for hit in hits], indent=2, ensure_ascii=False))
+        return 0
+    if not hits:
+        print("No matches.")
+    _print_hits(hits)
+    return 0
+
+
+def _print_hits(hits: list[search_core.SearchHit]) -> None:
+    bold = sys.stdout.isatty()
+    for hit in hits:
+        where = f"page {hit.label}" if hit.page is not None else f"§ {hit.section}"
+        print(f"{hit.doc_title} — {where}  ({hit.pack_id}/{hit.doc_id}, score {hit.score:.2f})")
+        print(f"    {_highlight(hit.snippet, hit.highlights, bold)}")
+
+
+def _highlight(text: str, spans: tuple[tuple[int, int], ...], bold: bool) -> str:
+    start_mark, end_mark = ("\033[1m", "\033[0m") if bold else ("[", "]")
+    out, last = [], 0
+    for start, end in spans:
+        out += [text[last:start], start_mark, text[start:end], end_mark]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _trust_words(trust_state: str, signer: str | None, key_id: str | None = None) -> str:
+    if trust_state == "signed":
+        return f"signed by {signer}" if signer else "signed by a trusted publisher"
+    if trust_state == "unknown-signer":
+        return f"signed by an unknown key{f' ({key_id})' if key_id else ''}: not verified"
+    return "UNSIGNED: not verified"
+
+
+def _json_progress(what: str, done: int, total: int) -> None:
+    _emit({"event": "progress", "what": what, "done": done, "total": total})
+
+
+def _text_progress() -> Callable[[str, int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(what: str, done: int, total: int) -> None:
+        print(f"\r\033[K{what} ({done}/{total})", end="" if done < total else "\n",
+              file=sys.stderr, flush=True)
+
+    return show

@@ -1,0 +1,1 @@
+"""Casebook without a screen. Nothing under this package may import Qt."""

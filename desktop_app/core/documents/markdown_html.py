@@ -1,0 +1,154 @@
+"""Markdown to sanitised HTML, and the text a reader sees, split into sections.
+
+python-markdown passes raw HTML, event handlers and ``javascript:`` links through,
+so its output goes through an allow-list (nh3). Images may only name files inside
+the pack: a view must never fetch anything from the network or the disk at large.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from html.parser import HTMLParser
+
+import markdown
+import nh3
+
+from desktop_app.core.documents import ExtractedDocument, TextUnit
+from desktop_app.core.errors import DocumentError
+
+EXTENSIONS = ("tables", "fenced_code", "footnotes", "attr_list", "toc")
+EXTRACTOR = f"python-markdown-{markdown.__version__}/casebook-sections-1"
+MAX_MARKDOWN_BYTES = 5 * 1024 * 1024
+# python-markdown's run time explodes with nesting; real documents stay far below.
+MAX_INDENT = 64
+MAX_QUOTE_DEPTH = 16
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt",
+    "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark",
+    "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "title", "lang"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"align", "colspan", "rowspan"},
+    "th": {"align", "colspan", "rowspan", "scope"},
+    "ol": {"start"},
+}
+LINK_SCHEMES = {"http", "https", "mailto"}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_BLOCKS = _HEADINGS | {
+    "p", "div", "li", "tr", "pre", "blockquote", "table", "ul", "ol", "dl", "dt", "dd",
+    "hr", "caption",
+}
+
+
+def render_markdown(data: bytes, doc_path: str) -> ExtractedDocument:
+    """Render a pack's Markdown document; ``doc_path`` is its path inside the pack."""
+    text = _decode(data, doc_path)
+    html = markdown_to_safe_html(text, doc_path)
+    return ExtractedDocument(split_sections(html), EXTRACTOR, html=html)
+
+
+def markdown_to_safe_html(text: str, doc_path: str) -> str:
+    raw_html = markdown.markdown(text, extensions=list(EXTENSIONS), output_format="html")
+
+    def keep_inside_pack(element: str, attribute: str, value: str) -> str | None:
+        if element == "img" and attribute == "src":
+            return _pack_media_path(value, doc_path)
+        return value
+
+    return nh3.clean(
+        raw_html,
+        tags=ALLOWED_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=keep_inside_pack,
+        url_schemes=LINK_SCHEMES,
+        link_rel="noopener noreferrer",
+    )
+
+
+def _pack_media_path(src: str, doc_path: str) -> str | None:
+    """Resolve an image reference to a path inside the pack, or drop it."""
+    if _SCHEME.match(src) or src.startswith(("/", "\\")) or "\\" in src:
+        return None  # remote, data:, file: or absolute: never loaded
+    src = src.split("#", 1)[0].split("?", 1)[0]
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(doc_path), src))
+    if resolved.startswith("../") or resolved in ("..", ".") or resolved.startswith("/"):
+        return None
+    return resolved
+
+
+def _decode(data: bytes, name: str) -> str:
+    if len(data) > MAX_MARKDOWN_BYTES:
+        raise DocumentError(
+            f"{name} is {len(data):,} bytes of Markdown; the limit is {MAX_MARKDOWN_BYTES:,}."
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{name} is not UTF-8 text (byte {exc.start}).") from None
+    if "\x00" in text:
+        raise DocumentError(f"{name} holds NUL bytes: it is not a Markdown text file.")
+    for number, line in enumerate(text.splitlines(), start=1):
+        indent = len(line) - len(line.lstrip(" \t"))
+        quotes = len(line) - len(line.lstrip(" >"))
+        if indent > MAX_INDENT or quotes > 2 * MAX_QUOTE_DEPTH:
+            raise DocumentError(f"{name} is nested too deeply to display (line {number}).")
+    return text
+
+
+class _SectionSplitter(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.sections: list[tuple[str, str | None, list[str]]] = [("", None, [])]
+        self._heading: list[str] | None = None
+        self._heading_id: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HEADINGS:
+            self._heading = []
+            self._heading_id = dict(attrs).get("id")
+            self.sections.append(("", self._heading_id, []))
+        if tag in _BLOCKS or tag == "br":
+            self._text().append("\n")
+        elif tag in ("td", "th"):
+            self._text().append("\t")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HEADINGS and self._heading is not None:
+            title = " ".join("".join(self._heading).split())
+            _, anchor, parts = self.sections[-1]
+            self.sections[-1] = (title, anchor, parts)
+            self._heading = None
+        if tag in _BLOCKS:
+            self._text().append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self._text().append(data)
+        if self._heading is not None:
+            self._heading.append(data)
+
+    def _text(self) -> list[str]:
+        return self.sections[-1][2]
+
+
+def split_sections(html: str) -> tuple[TextUnit, ...]:
+    """The visible text of sanitised HTML, one unit per heading's section."""
+    splitter = _SectionSplitter()
+    splitter.feed(html)
+    splitter.close()
+    units = []
+    for title, anchor, parts in splitter.sections:
+        text = re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip()
+        if not text and not title:
+            continue
+        units.append(TextUnit(len(units), title or "Introduction", text, anchor))
+    if not units:
+        units.append(TextUnit(0, "Introduction", ""))
+    return tuple(units)

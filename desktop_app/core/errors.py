@@ -1,0 +1,35 @@
+"""The errors the core raises. Each message is written for the person using Casebook."""
+
+from __future__ import annotations
+
+
+class CasebookError(Exception):
+    """Root of every error the core raises on purpose; its text is shown to the user as is."""
+
+
+class StoreError(CasebookError):
+    """The local store cannot be opened or used."""
+
+
+class StoreTooNewError(StoreError):
+    """The store was written by a newer Casebook than this one."""
+
+
+class PackError(CasebookError):
+    """A content pack was refused; nothing in the store was changed."""
+
+
+class SignatureError(PackError):
+    """A pack's signature is missing, unknown, forged or broken."""
+
+
+class DocumentError(PackError):
+    """A document inside a pack cannot be used (not a PDF, encrypted, unreadable...)."""
+
+
+class NotInstalledError(CasebookError):
+    """The pack or document asked for is not in the library."""
+
+
+class KeyFileError(CasebookError):
+    """A publisher key file cannot be read."""

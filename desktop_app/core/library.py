@@ -1,0 +1,82 @@
+"""The library as a whole: the store opened with its bundled keys, and what is installed."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop_app.core.packs.signing import load_public_key
+from desktop_app.core.packs.trust import trust_key
+from desktop_app.core.store.db import open_store
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    pack_id: str
+    version: str
+    title: str
+    publisher: str
+    trust: str
+    signer_name: str | None
+    installed_at: str
+    documents: int
+    pages: int
+    previous_version: str | None
+
+    def as_json(self) -> dict:
+        return {
+            "pack": self.pack_id, "version": self.version, "title": self.title,
+            "publisher": self.publisher, "trust": self.trust, "signer": self.signer_name,
+            "installed_at": self.installed_at, "documents": self.documents,
+            "pages": self.pages, "previous_version": self.previous_version,
+        }
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: int
+    pack_id: str
+    doc_id: str
+    kind: str
+    title: str
+    media_type: str
+    page_count: int
+
+
+def open_library(store_file: Path, bundled_keys: list[Path] = ()) -> sqlite3.Connection:
+    """Open the store and make sure the publisher keys that ship with Casebook are trusted."""
+    conn = open_store(store_file)
+    for key_file in bundled_keys:
+        trust_key(conn, load_public_key(key_file), origin="bundled")
+    return conn
+
+
+def list_packs(conn: sqlite3.Connection) -> list[PackInfo]:
+    rows = conn.execute(
+        """
+        SELECT p.pack_id, p.version, p.title, p.publisher, p.trust, p.signer_name,
+               p.installed_at,
+               (SELECT count(*) FROM documents d
+                 WHERE d.pack_id = p.pack_id AND d.pack_version = p.version) AS documents,
+               (SELECT coalesce(sum(d.page_count), 0) FROM documents d
+                 WHERE d.pack_id = p.pack_id AND d.pack_version = p.version) AS pages,
+               (SELECT group_concat(o.version) FROM packs o
+                 WHERE o.pack_id = p.pack_id AND o.active = 0) AS previous_version
+        FROM packs p WHERE p.active = 1 ORDER BY p.title COLLATE NOCASE, p.pack_id
+        """
+    )
+    return [PackInfo(**dict(row)) for row in rows]
+
+
+def list_documents(conn: sqlite3.Connection, pack_id: str | None = None) -> list[DocumentInfo]:
+    rows = conn.execute(
+        """
+        SELECT d.id, d.pack_id, d.doc_id, d.kind, d.title, d.media_type, d.page_count
+        FROM documents d JOIN packs p ON p.pack_id = d.pack_id AND p.version = d.pack_version
+        WHERE p.active = 1 AND (?1 IS NULL OR d.pack_id = ?1)
+        ORDER BY p.title COLLATE NOCASE, d.pack_id, d.position
+        """,
+        (pack_id,),
+    )
+    return [DocumentInfo(**dict(row)) for row in rows]

@@ -1,0 +1,1 @@
+"""Content packs, format 1: reading, verifying, building and installing them."""

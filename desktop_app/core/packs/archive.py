@@ -1,0 +1,186 @@
+"""Reading a pack's zip archive without trusting anything it claims.
+
+Names are checked before anything is read; sizes in the headers are claims, so
+bytes are counted while they are decompressed; and a compression ratio that only
+a zip bomb reaches stops the read at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import stat
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop_app.core.errors import PackError
+
+_DRIVE = re.compile(r"[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    archive_bytes: int = 2 * 1024**3
+    entries: int = 10_000
+    entry_bytes: int = 512 * 1024**2
+    total_bytes: int = 2 * 1024**3
+    # Text and PDFs compress 3-10:1; a ratio past this on a sizeable entry is a bomb.
+    ratio: int = 100
+    ratio_floor_bytes: int = 1024 * 1024
+
+
+def check_entry_name(name: str) -> None:
+    """Refuse any name that could address something outside the archive's own tree."""
+    if "\x00" in name:
+        raise PackError(f"The pack has an entry whose name holds a NUL byte ({name!r}).")
+    if _CONTROL.search(name):
+        raise PackError(f"The pack has an entry whose name holds control characters ({name!r}).")
+    if "\\" in name:
+        raise PackError(f"The pack entry {name!r} uses a backslash; only '/' may separate folders.")
+    if name.startswith("/"):
+        raise PackError(f"The pack entry {name!r} is an absolute path.")
+    if _DRIVE.match(name):
+        raise PackError(f"The pack entry {name!r} names a drive letter.")
+    parts = name.rstrip("/").split("/")
+    if ".." in parts:
+        raise PackError(f"The pack entry {name!r} escapes the archive with '..'.")
+    if any(part in ("", ".") for part in parts):
+        raise PackError(f"The pack entry {name!r} has an empty or '.' path component.")
+    if len(name.encode("utf-8")) > 255:
+        raise PackError(f"The pack entry name {name[:40]!r}... is longer than 255 bytes.")
+
+
+class PackArchive:
+    """An opened pack archive whose entry table has passed every structural check."""
+
+    def __init__(self, zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
+        self._zip = zf
+        self._path = path
+        self._limits = limits
+        self._read_total = 0
+        self._entries = self._checked_entries()
+
+    @property
+    def names(self) -> set[str]:
+        return set(self._entries)
+
+    def _checked_entries(self) -> dict[str, zipfile.ZipInfo]:
+        infos = self._zip.infolist()
+        if len(infos) > self._limits.entries:
+            raise PackError(
+                f"The pack has {len(infos):,} entries; the limit is {self._limits.entries:,}."
+            )
+        entries: dict[str, zipfile.ZipInfo] = {}
+        folded: set[str] = set()
+        for info in infos:
+            # zipfile cuts a name at a NUL byte; orig_filename keeps what was written.
+            check_entry_name(info.orig_filename)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise PackError(f"The pack entry {info.filename!r} is a symbolic link.")
+            if info.flag_bits & 0x1:
+                raise PackError(f"The pack entry {info.filename!r} is encrypted.")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise PackError(
+                    f"The pack entry {info.filename!r} uses an unsupported compression method."
+                )
+            key = unicodedata.normalize("NFC", info.filename).casefold()
+            if info.filename in entries or key in folded:
+                raise PackError(f"The pack holds {info.filename!r} more than once.")
+            folded.add(key)
+            if info.is_dir():
+                continue
+            entries[info.filename] = info
+        self._check_no_overlap(infos)
+        return entries
+
+    @staticmethod
+    def _check_no_overlap(infos: list[zipfile.ZipInfo]) -> None:
+        # Overlapping entries let a few bytes expand many times over (a "better
+        # zip bomb"); each local header plus its data must end before the next.
+        ordered = sorted(infos, key=lambda i: i.header_offset)
+        for this, following in itertools.pairwise(ordered):
+            end = this.header_offset + 30 + len(this.orig_filename.encode()) + this.compress_size
+            if end > following.header_offset:
+                raise PackError(
+                    f"The pack entries {this.filename!r} and {following.filename!r} overlap: "
+                    "the archive is malformed or hostile."
+                )
+
+    def has(self, name: str) -> bool:
+        return name in self._entries
+
+    def read(self, name: str, max_bytes: int | None = None) -> bytes:
+        """Read one entry, counting bytes and checking the limits as they arrive."""
+        info = self._entries[name]
+        limit = min(self._limits.entry_bytes, max_bytes if max_bytes is not None else 1 << 62)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with self._zip.open(info) as stream:
+                while chunk := stream.read(_CHUNK):
+                    size += len(chunk)
+                    self._read_total += len(chunk)
+                    if size > limit:
+                        raise PackError(
+                            f"The pack entry {name!r} is larger than {limit:,} bytes once "
+                            "decompressed."
+                        )
+                    if self._read_total > self._limits.total_bytes:
+                        raise PackError(
+                            f"The pack unpacks to more than {self._limits.total_bytes:,} bytes."
+                        )
+                    if (
+                        size > self._limits.ratio_floor_bytes
+                        and size > self._limits.ratio * max(info.compress_size, 1)
+                    ):
+                        raise PackError(
+                            f"The pack entry {name!r} expands more than "
+                            f"{self._limits.ratio}-fold: it looks like a zip bomb."
+                        )
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise PackError(f"The pack entry {name!r} is damaged ({exc}).") from None
+        return b"".join(chunks)
+
+    def read_verified(self, name: str, size: int, sha256: str) -> bytes:
+        """Read an entry the manifest lists and check it against the listed size and hash."""
+        data = self.read(name, max_bytes=size)
+        if len(data) != size:
+            raise PackError(
+                f"{name} is {len(data):,} bytes but the manifest says {size:,}: "
+                "the pack is damaged or was altered."
+            )
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise PackError(
+                f"{name} does not match its sha256 in the manifest: "
+                "the pack is damaged or was altered."
+            )
+        return data
+
+
+@contextmanager
+def open_archive(path: Path, limits: Limits | None = None) -> Iterator[PackArchive]:
+    limits = limits or Limits()
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise PackError(f"The pack file {path} cannot be read ({exc.strerror}).") from None
+    if size > limits.archive_bytes:
+        raise PackError(f"The pack file is {size:,} bytes; the limit is {limits.archive_bytes:,}.")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise PackError(f"{path.name} is not a readable pack (zip) file: {exc}.") from None
+    except UnicodeDecodeError:
+        raise PackError(f"{path.name} has an entry whose name is not valid UTF-8.") from None
+    with zf:
+        yield PackArchive(zf, path, limits)

@@ -1,0 +1,176 @@
+"""Library search over FTS5.
+
+What the user types is never handed to FTS5 as syntax: it is parsed into words,
+"quoted phrases", prefix*, OR and -exclusions, and every term is re-quoted, so no
+input can raise an SQL or FTS5 error.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+
+MAX_TERMS = 32
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_WORD = re.compile(r"[^\W_]+")
+# Private-use characters mark the matched words inside snippets; they do not occur
+# in extracted text, and they are stripped from it if they ever do.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    pack_id: str
+    pack_title: str
+    doc_id: str
+    doc_title: str
+    media_type: str
+    unit: int
+    label: str
+    anchor: str | None
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]
+    score: float
+
+    @property
+    def page(self) -> int | None:
+        """1-based page number for a PDF hit."""
+        return self.unit + 1 if self.media_type == "application/pdf" else None
+
+    @property
+    def section(self) -> str | None:
+        return None if self.media_type == "application/pdf" else self.label
+
+    def as_json(self) -> dict:
+        return {
+            "pack": self.pack_id, "pack_title": self.pack_title, "doc": self.doc_id,
+            "doc_title": self.doc_title, "page": self.page,
+            "page_label": self.label if self.page is not None else None,
+            "section": self.section, "anchor": self.anchor, "snippet": self.snippet,
+            "highlights": [list(span) for span in self.highlights], "score": self.score,
+        }
+
+
+def to_fts_query(text: str) -> str | None:
+    """Translate user input to a safe FTS5 expression; None when it names nothing to find.
+
+    Adjacent terms must all match; ``OR`` between two terms lets either match;
+    a leading ``-`` excludes a term; a trailing ``*`` matches any word starting so.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    groups: list[list[str]] = []
+    excluded: list[str] = []
+    join_next = negate_next = False
+    for match in _TOKEN.finditer(text):
+        minus, phrase, bare = match.groups()
+        if bare is not None and phrase is None:
+            if bare == "OR":
+                join_next = bool(groups)
+                continue
+            if bare in ("AND", "&&"):
+                continue
+            if bare == "NOT":
+                negate_next = True
+                continue
+            if bare.startswith("-") and len(bare) > 1:
+                minus, bare = "-", bare[1:]
+        term = _term(phrase if phrase is not None else bare, prefix=phrase is None)
+        if term is None:
+            continue
+        if minus or negate_next:
+            excluded.append(term)
+        elif join_next and groups:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        join_next = negate_next = False
+        if len(groups) + len(excluded) >= MAX_TERMS:
+            break
+    if not groups:
+        return None
+    query = " AND ".join("(" + " OR ".join(group) + ")" for group in groups)
+    if excluded:
+        query += " NOT (" + " OR ".join(excluded) + ")"
+    return query
+
+
+def _term(text: str, *, prefix: bool) -> str | None:
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    quoted = '"' + " ".join(words) + '"'
+    return quoted + "*" if prefix and text.endswith("*") else quoted
+
+
+_SEARCH_SQL = f"""
+SELECT k.pack_id, k.title AS pack_title, d.doc_id, d.title AS doc_title, d.media_type,
+       p.number, p.label, p.anchor,
+       snippet(pages_fts, 0, '{_OPEN}', '{_CLOSE}', '…', 24) AS snippet,
+       bm25(pages_fts) AS rank
+FROM pages_fts
+JOIN pages p ON p.id = pages_fts.rowid
+JOIN documents d ON d.id = p.document_id
+JOIN packs k ON k.pack_id = d.pack_id AND k.version = d.pack_version
+WHERE pages_fts MATCH :query
+  AND (:pack IS NULL OR d.pack_id = :pack)
+  AND (:doc IS NULL OR d.doc_id = :doc)
+ORDER BY rank
+LIMIT :limit
+"""
+
+
+def search(
+    conn: sqlite3.Connection,
+    text: str,
+    *,
+    pack_id: str | None = None,
+    doc_id: str | None = None,
+    limit: int = 20,
+) -> list[SearchHit]:
+    """Ranked hits across the active versions of all installed packs."""
+    query = to_fts_query(text)
+    if query is None:
+        return []
+    rows = conn.execute(
+        _SEARCH_SQL, {"query": query, "pack": pack_id, "doc": doc_id, "limit": limit}
+    )
+    return [_hit(row) for row in rows]
+
+
+def _hit(row: sqlite3.Row) -> SearchHit:
+    snippet, highlights = _split_marks(row["snippet"])
+    return SearchHit(
+        pack_id=row["pack_id"],
+        pack_title=row["pack_title"],
+        doc_id=row["doc_id"],
+        doc_title=row["doc_title"],
+        media_type=row["media_type"],
+        unit=row["number"],
+        label=row["label"],
+        anchor=row["anchor"],
+        snippet=snippet,
+        highlights=highlights,
+        score=round(-row["rank"], 4),
+    )
+
+
+def _split_marks(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Turn a marked snippet into plain one-line text plus (start, end) spans."""
+    marked = " ".join(marked.split())
+    plain: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length = 0
+    start = None
+    for piece in re.split(f"([{_OPEN}{_CLOSE}])", marked):
+        if piece == _OPEN:
+            start = length
+        elif piece == _CLOSE:
+            if start is not None and length > start:
+                spans.append((start, length))
+            start = None
+        else:
+            plain.append(piece)
+            length += len(piece)
+    return "".join(plain), tuple(spans)

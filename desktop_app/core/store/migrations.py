@@ -1,0 +1,118 @@
+"""Numbered schema migrations, recorded in ``PRAGMA user_version``.
+
+Each migration is a list of statements run in one transaction together with the
+version bump, so a crash leaves the store at the old version or the new one.
+Migrations are append-only: never edit one that has shipped, add the next number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    purpose: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "Packs, documents, page text and its full-text index, trusted keys, settings",
+        (
+            """CREATE TABLE settings (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            ) STRICT""",
+            """CREATE TABLE publisher_keys (
+                key_id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                public_key BLOB NOT NULL UNIQUE,
+                origin TEXT NOT NULL CHECK (origin IN ('bundled', 'user')),
+                added_at TEXT NOT NULL
+            ) STRICT""",
+            """CREATE TABLE blobs (
+                sha256 TEXT PRIMARY KEY,
+                size INTEGER NOT NULL,
+                data BLOB NOT NULL
+            ) STRICT""",
+            """CREATE TABLE packs (
+                pack_id TEXT NOT NULL,
+                version TEXT NOT NULL,
+                title TEXT NOT NULL,
+                publisher TEXT NOT NULL,
+                manifest TEXT NOT NULL,
+                manifest_sha256 TEXT NOT NULL,
+                trust TEXT NOT NULL CHECK (trust IN ('signed', 'unsigned', 'unknown-signer')),
+                signer_key_id TEXT,
+                signer_name TEXT,
+                installed_at TEXT NOT NULL,
+                active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),
+                PRIMARY KEY (pack_id, version)
+            ) STRICT""",
+            "CREATE UNIQUE INDEX packs_one_active ON packs (pack_id) WHERE active = 1",
+            # Kept after a pack is removed: an old or replayed pack must not pass
+            # for new, and a pack once signed must stay signed.
+            """CREATE TABLE pack_history (
+                pack_id TEXT PRIMARY KEY,
+                highest_version TEXT NOT NULL,
+                highest_manifest_sha256 TEXT NOT NULL,
+                signed_by TEXT
+            ) STRICT""",
+            """CREATE TABLE documents (
+                id INTEGER PRIMARY KEY,
+                pack_id TEXT NOT NULL,
+                pack_version TEXT NOT NULL,
+                doc_id TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                title TEXT NOT NULL,
+                media_type TEXT NOT NULL,
+                path TEXT NOT NULL,
+                blob_sha256 TEXT NOT NULL REFERENCES blobs (sha256),
+                page_count INTEGER NOT NULL,
+                text_sha256 TEXT NOT NULL,
+                extractor TEXT NOT NULL,
+                html TEXT,
+                post TEXT,
+                UNIQUE (pack_id, pack_version, doc_id),
+                FOREIGN KEY (pack_id, pack_version)
+                    REFERENCES packs (pack_id, version) ON DELETE CASCADE
+            ) STRICT""",
+            """CREATE TABLE media (
+                pack_id TEXT NOT NULL,
+                pack_version TEXT NOT NULL,
+                path TEXT NOT NULL,
+                media_type TEXT NOT NULL,
+                blob_sha256 TEXT NOT NULL REFERENCES blobs (sha256),
+                PRIMARY KEY (pack_id, pack_version, path),
+                FOREIGN KEY (pack_id, pack_version)
+                    REFERENCES packs (pack_id, version) ON DELETE CASCADE
+            ) STRICT""",
+            "CREATE INDEX media_blob ON media (blob_sha256)",
+            "CREATE INDEX documents_blob ON documents (blob_sha256)",
+            # One row per PDF page or per Markdown section (split at headings).
+            """CREATE TABLE pages (
+                id INTEGER PRIMARY KEY,
+                document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+                number INTEGER NOT NULL,
+                label TEXT NOT NULL,
+                anchor TEXT,
+                text TEXT NOT NULL,
+                UNIQUE (document_id, number)
+            ) STRICT""",
+            # External-content index over the pages of *active* pack versions only;
+            # the code adds and removes rows as versions are activated.
+            """CREATE VIRTUAL TABLE pages_fts USING fts5 (
+                text,
+                content = 'pages',
+                content_rowid = 'id',
+                tokenize = 'porter unicode61 remove_diacritics 2'
+            )""",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,26 @@
+"""Logging to a rotating file in the user's log folder; never anything secret."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+LOG_NAME = "casebook.log"
+
+
+def setup_logging(log_dir: Path, verbose: bool = False) -> Path | None:
+    """Log to ``log_dir/casebook.log`` (1 MB x 3); returns the file, or None if unwritable."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log_file = log_dir / LOG_NAME
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    return log_file
