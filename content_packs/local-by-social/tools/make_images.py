@@ -3,7 +3,7 @@
 
 Run from the pack folder:
 
-    /work/main/.venv/bin/python tools/make_images.py
+    ../../.venv/bin/python tools/make_images.py
 
 Each diagram is drawn on a PyMuPDF page with simple shapes and text, then
 rendered to PNG in ``media/``. The output is deterministic: running the
