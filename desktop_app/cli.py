@@ -239,7 +239,7 @@ def cmd_pack_install(ctx: Context) -> int:
             "already-installed": "Already installed:"}[result.outcome]
     since = f" (was {result.previous_version})" if result.previous_version else ""
     print(f"{verb} {result.pack_id} {result.version}{since}: {result.documents} documents, "
-          f"{result.pages} pages and sections; {_trust_words(result.trust, None)}.")
+          f"{result.pages} pages and sections; {_trust_words(result.trust, result.signer_name)}.")
     return 0
 
 

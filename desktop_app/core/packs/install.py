@@ -28,6 +28,7 @@ class InstallResult:
     previous_version: str | None
     outcome: str  # installed | updated | already-installed | restored
     trust: str
+    signer_name: str | None
     documents: int
     pages: int
 
@@ -313,6 +314,7 @@ def _result(
         previous_version=previous if previous != version else None,
         outcome=outcome,
         trust=pack.signature.trust,
+        signer_name=pack.signature.signer_name,
         documents=row["documents"],
         pages=row["pages"],
     )
