@@ -1,0 +1,108 @@
+"""The command line as a publisher and a reader use it, run in-process on real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from desktop_app.cli import main
+from tests.packfactory import PackFactory
+
+SOURCE = Path(__file__).resolve().parents[2] / "content_packs" / "local-by-social"
+
+
+def run(data: Path, *args: str) -> int:
+    return main(["--data-dir", str(data), *map(str, args)])
+
+
+def test_publisher_round_trip_keygen_build_sign_verify_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, out = tmp_path / "data", tmp_path / "dist"
+    assert run(data, "pack", "keygen", "--name", "Agency", "-o", tmp_path / "agency") == 0
+    assert run(data, "pack", "build", SOURCE, "-o", out) == 0
+    pack = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert pack.name == "org.casebook.sample.local-by-social-1.0.0.cbpack"
+
+    assert run(data, "pack", "sign", pack, "--key", tmp_path / "agency.key") == 0
+    assert run(data, "pack", "verify", pack, "--key", tmp_path / "agency.pub") == 0
+    assert "signed by Agency" in capsys.readouterr().out
+
+    # The library does not trust Agency yet: install is refused until the key is added.
+    assert run(data, "pack", "install", pack) == 1
+    assert "does not trust" in capsys.readouterr().err
+    assert run(data, "keys", "add", tmp_path / "agency.pub") == 0
+    assert run(data, "pack", "install", pack) == 0
+    assert "Installed org.casebook.sample.local-by-social 1.0.0" in capsys.readouterr().out
+
+
+def test_install_progress_as_json_lines_for_the_gui(
+    tmp_path: Path, packs: PackFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    path = packs.write(packs.spec(), sign=False)
+    assert run(data, "pack", "install", path, "--allow-unsigned", "--progress", "json") == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[0]["event"] == "progress"
+    assert events[-1] == {"event": "done", "pack": "org.example.sample", "version": "1.0.0",
+                          "outcome": "installed", "trust": "unsigned", "previous_version": None}
+
+
+def test_refusal_is_reported_as_a_json_error_event(
+    tmp_path: Path, packs: PackFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = packs.write(packs.spec(), sign=False)
+    assert run(tmp_path / "data", "pack", "install", path, "--progress", "json") == 1
+    captured = capsys.readouterr()
+    last = json.loads(captured.out.splitlines()[-1])
+    assert last["event"] == "error" and "not signed" in last["message"]
+    assert "Traceback" not in captured.err
+
+
+def test_update_rollback_and_remove_from_the_command_line(
+    tmp_path: Path, packs: PackFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    old = packs.write(packs.spec(), sign=False)
+    new = packs.write(packs.spec(version="1.1.0", guide_pages=["about podcasts"]), sign=False)
+    assert run(data, "pack", "install", old, "--allow-unsigned") == 0
+    assert run(data, "pack", "install", new, "--allow-unsigned") == 0
+    assert "Updated org.example.sample 1.1.0 (was 1.0.0)" in capsys.readouterr().out
+
+    assert run(data, "pack", "rollback", "org.example.sample") == 0
+    assert run(data, "pack", "list", "--json") == 0
+    out = capsys.readouterr().out
+    listed = json.loads(out[out.index("["):])
+    assert [(p["version"], p["trust"]) for p in listed] == [("1.0.0", "unsigned")]
+
+    assert run(data, "pack", "remove", "org.example.sample") == 0
+    assert run(data, "pack", "list") == 0
+    assert "No packs installed." in capsys.readouterr().out
+    assert run(data, "pack", "remove", "org.example.sample") == 1
+    assert "No pack with the id" in capsys.readouterr().err
+
+
+def test_keys_list_shows_the_bundled_sample_publisher(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path / "data", "keys", "list", "--json") == 0
+    keys = json.loads(capsys.readouterr().out)
+    assert [(k["name"].split(" (")[0], k["origin"]) for k in keys] == [
+        ("Casebook Sample Publisher", "bundled")]
+
+
+def test_a_missing_pack_file_is_a_clear_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path / "data", "pack", "install", tmp_path / "nope.cbpack") == 1
+    err = capsys.readouterr().err
+    assert "nope.cbpack cannot be read" in err and "Traceback" not in err
+
+
+def test_running_with_no_command_shows_the_library(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path / "data") == 0
+    assert "The library is empty" in capsys.readouterr().out
