@@ -6,6 +6,18 @@ import hashlib
 from dataclasses import dataclass
 
 
+# Search marks matched words in snippets with these private-use characters. Icon
+# fonts can put them in extracted text, so stored text never holds them: that keeps
+# one snippet per hit enough to find the marks.
+SNIPPET_MARKS = ("\ue000", "\ue001")
+_UNMARK = str.maketrans(dict.fromkeys(SNIPPET_MARKS, None))
+
+
+def clean_text(text: str) -> str:
+    """Text as stored and indexed."""
+    return text.translate(_UNMARK)
+
+
 @dataclass(frozen=True)
 class TextUnit:
     """One searchable unit: a PDF page, or a Markdown section (split at headings)."""

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 import markdown
 import nh3
 
-from desktop_app.core.documents import ExtractedDocument, TextUnit
+from desktop_app.core.documents import ExtractedDocument, TextUnit, clean_text
 from desktop_app.core.errors import DocumentError
 
 EXTENSIONS = ("tables", "fenced_code", "footnotes", "attr_list", "toc")
@@ -145,7 +145,7 @@ def split_sections(html: str) -> tuple[TextUnit, ...]:
     splitter.close()
     units = []
     for title, anchor, parts in splitter.sections:
-        text = re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip()
+        text = clean_text(re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip())
         if not text and not title:
             continue
         units.append(TextUnit(len(units), title or "Introduction", text, anchor))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pymupdf
 
-from desktop_app.core.documents import ExtractedDocument, TextUnit
+from desktop_app.core.documents import ExtractedDocument, TextUnit, clean_text
 from desktop_app.core.errors import DocumentError
 
 MAX_PAGES = 50_000
@@ -51,7 +51,7 @@ def extract_pdf(data: bytes, name: str) -> ExtractedDocument:
                     f"{name}: page {page.number + 1} cannot be read ({exc})."
                 ) from None
             label = (page.get_label() if labelled else "") or str(page.number + 1)
-            units.append(TextUnit(page.number, label, text))
+            units.append(TextUnit(page.number, label, clean_text(text)))
     finally:
         doc.close()
     return ExtractedDocument(tuple(units), EXTRACTOR)

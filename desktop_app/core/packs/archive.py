@@ -7,6 +7,7 @@ a zip bomb reaches stops the read at once.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import re
@@ -79,7 +80,7 @@ class PackArchive:
                 f"The pack has {len(infos):,} entries; the limit is {self._limits.entries:,}."
             )
         entries: dict[str, zipfile.ZipInfo] = {}
-        folded: set[str] = set()
+        folded: dict[str, str] = {}  # case-folded name -> name as written
         for info in infos:
             # zipfile cuts a name at a NUL byte; orig_filename keeps what was written.
             check_entry_name(info.orig_filename)
@@ -93,9 +94,15 @@ class PackArchive:
                     f"The pack entry {info.filename!r} uses an unsupported compression method."
                 )
             key = unicodedata.normalize("NFC", info.filename).casefold()
-            if info.filename in entries or key in folded:
+            if folded.get(key) == info.filename:
                 raise PackError(f"The pack holds {info.filename!r} more than once.")
-            folded.add(key)
+            if key in folded:
+                # Said plainly: "more than once" would puzzle a reader who sees two names.
+                raise PackError(
+                    f"The pack holds {info.filename!r} and {folded[key]!r}, names that differ "
+                    "only in case or accents: they would be one file on Windows and macOS."
+                )
+            folded[key] = info.filename
             if info.is_dir():
                 continue
             entries[info.filename] = info
@@ -120,20 +127,33 @@ class PackArchive:
 
     def read(self, name: str, max_bytes: int | None = None) -> bytes:
         """Read one entry, counting bytes and checking the limits as they arrive."""
-        info = self._entries[name]
         limit = min(self._limits.entry_bytes, max_bytes if max_bytes is not None else 1 << 62)
+        return self._read(
+            name, limit,
+            f"The pack entry {name!r} is larger than {limit:,} bytes once decompressed.",
+        )
+
+    def _read(self, name: str, limit: int, too_large: str) -> bytes:
+        info = self._entries[name]
+        # zipfile stops at the file_size the header claims, and believes it when the CRC
+        # fits: a lying header would hide data that other unzip tools do see. Read to the
+        # real end of the data instead, and let the counts below decide.
+        unbounded = copy.copy(info)
+        unbounded.file_size = 1 << 62
         chunks: list[bytes] = []
         size = 0
         try:
-            with self._zip.open(info) as stream:
+            with self._zip.open(unbounded) as stream:
                 while chunk := stream.read(_CHUNK):
                     size += len(chunk)
                     self._read_total += len(chunk)
-                    if size > limit:
+                    if size > info.file_size:
                         raise PackError(
-                            f"The pack entry {name!r} is larger than {limit:,} bytes once "
-                            "decompressed."
+                            f"The pack entry {name!r} holds more data than its zip header says "
+                            f"({info.file_size:,} bytes): the archive is damaged or hostile."
                         )
+                    if size > limit:
+                        raise PackError(too_large)
                     if self._read_total > self._limits.total_bytes:
                         raise PackError(
                             f"The pack unpacks to more than {self._limits.total_bytes:,} bytes."
@@ -147,13 +167,27 @@ class PackArchive:
                             f"{self._limits.ratio}-fold: it looks like a zip bomb."
                         )
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+                NotImplementedError) as exc:
             raise PackError(f"The pack entry {name!r} is damaged ({exc}).") from None
+        if size != info.file_size:
+            raise PackError(
+                f"The pack entry {name!r} holds {size:,} bytes but its zip header says "
+                f"{info.file_size:,}: the archive is damaged or hostile."
+            )
         return b"".join(chunks)
 
     def read_verified(self, name: str, size: int, sha256: str) -> bytes:
         """Read an entry the manifest lists and check it against the listed size and hash."""
-        data = self.read(name, max_bytes=size)
+        if size >= self._limits.entry_bytes:
+            data = self.read(name)
+        else:
+            # Stop at the listed size, and say that it is the manifest that disagrees.
+            data = self._read(
+                name, size,
+                f"{name} is larger than the {size:,} bytes the manifest says: "
+                "the pack is damaged or was altered.",
+            )
         if len(data) != size:
             raise PackError(
                 f"{name} is {len(data):,} bytes but the manifest says {size:,}: "
@@ -178,9 +212,12 @@ def open_archive(path: Path, limits: Limits | None = None) -> Iterator[PackArchi
         raise PackError(f"The pack file is {size:,} bytes; the limit is {limits.archive_bytes:,}.")
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise PackError(f"{path.name} is not a readable pack (zip) file: {exc}.") from None
+    # UnicodeDecodeError is a ValueError, so it must be caught first to be named.
     except UnicodeDecodeError:
         raise PackError(f"{path.name} has an entry whose name is not valid UTF-8.") from None
+    # NotImplementedError: a "version needed to extract" beyond what zipfile knows.
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
+            NotImplementedError) as exc:
+        raise PackError(f"{path.name} is not a readable pack (zip) file: {exc}.") from None
     with zf:
         yield PackArchive(zf, path, limits)

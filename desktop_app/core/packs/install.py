@@ -18,6 +18,7 @@ from desktop_app.core.packs.archive import Limits
 from desktop_app.core.packs.reader import Progress, VerifiedPack, extract_documents, read_pack
 from desktop_app.core.packs.trust import trusted_keys
 from desktop_app.core.packs.version import PackVersion
+from desktop_app.core.search import FULL_TEXT_INDEXES
 from desktop_app.core.store.db import transaction, utc_now
 
 
@@ -245,15 +246,16 @@ def _switch_active(
 
 
 def _index_version(conn: sqlite3.Connection, pack_id: str, version: str, *, add: bool) -> None:
-    # pages_fts is an external-content index: removing a row needs its old text.
-    command = "SELECT p.id, p.text" if add else "SELECT 'delete', p.id, p.text"
-    columns = "(rowid, text)" if add else "(pages_fts, rowid, text)"
-    conn.execute(
-        f"INSERT INTO pages_fts {columns} {command} FROM pages p "
-        "JOIN documents d ON d.id = p.document_id "
-        "WHERE d.pack_id = ? AND d.pack_version = ?",
-        (pack_id, version),
-    )
+    # Both indexes are external-content tables over pages: removing a row needs its text.
+    for index in FULL_TEXT_INDEXES:
+        command = "SELECT p.id, p.text" if add else "SELECT 'delete', p.id, p.text"
+        columns = "(rowid, text)" if add else f"({index}, rowid, text)"
+        conn.execute(
+            f"INSERT INTO {index} {columns} {command} FROM pages p "
+            "JOIN documents d ON d.id = p.document_id "
+            "WHERE d.pack_id = ? AND d.pack_version = ?",
+            (pack_id, version),
+        )
 
 
 def _record_history(conn: sqlite3.Connection, pack: VerifiedPack, manifest_sha: str) -> None:

@@ -25,8 +25,11 @@ def open_store(path: Path, backup_dir: Path | None = None) -> sqlite3.Connection
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
         conn.row_factory = sqlite3.Row
-        _configure(conn)
+        # Read the version before _configure: switching a rollback-journal file to WAL
+        # rewrites its header, and a store from a newer Casebook must be refused untouched.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version <= LATEST_VERSION:
+            _configure(conn)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"The library file {path} cannot be opened: {exc}.") from exc
     if version > LATEST_VERSION:

@@ -111,6 +111,16 @@ MIGRATIONS: tuple[Migration, ...] = (
                 content_rowid = 'id',
                 tokenize = 'porter unicode61 remove_diacritics 2'
             )""",
+            # The same text unstemmed, for prefix queries: FTS5 stems a prefix too, so
+            # 'consultat*' would look for stems starting 'consultat' while the stemmed
+            # index holds 'consult' for "consultation".
+            """CREATE VIRTUAL TABLE pages_words USING fts5 (
+                text,
+                content = 'pages',
+                content_rowid = 'id',
+                tokenize = 'unicode61 remove_diacritics 2',
+                prefix = '2 3'
+            )""",
         ),
     ),
 )
