@@ -13,6 +13,11 @@ def setup_logging(log_dir: Path, verbose: bool = False) -> Path | None:
     """Log to ``log_dir/casebook.log`` (1 MB x 3); returns the file, or None if unwritable."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # Called once per command; a caller that runs several commands in one process
+    # (the tests, later the GUI) must not collect handlers and open files.
+    for old in [h for h in root.handlers if getattr(h, "casebook", False)]:
+        root.removeHandler(old)
+        old.close()
     log_file = log_dir / LOG_NAME
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -21,6 +26,7 @@ def setup_logging(log_dir: Path, verbose: bool = False) -> Path | None:
         )
     except OSError:
         return None
+    handler.casebook = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     return log_file

@@ -146,7 +146,8 @@ def search(
         return []
     index = WORDS_INDEX if '"*' in query else STEMMED_INDEX
     rows = conn.execute(
-        _SEARCH_SQL_BY_INDEX[index], {"query": query, "pack": pack_id, "doc": doc_id, "limit": limit}
+        _SEARCH_SQL_BY_INDEX[index],
+        {"query": query, "pack": pack_id, "doc": doc_id, "limit": limit},
     )
     return [_hit(row) for row in rows]
 

@@ -181,6 +181,23 @@ def test_an_existing_store_is_backed_up_before_it_is_migrated(
     assert "notes" in {name for _, name, _ in migrated}
 
 
+def test_no_migration_runs_when_the_backup_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "casebook.sqlite3"
+    _use_migrations(monkeypatch, MIGRATIONS[:1])
+    _store_with_a_setting(path)
+    (tmp_path / "backups").write_text("a file where the backup folder should be")
+    notes = Migration(2, "Notes", ("CREATE TABLE notes (id INTEGER PRIMARY KEY) STRICT",))
+    _use_migrations(monkeypatch, (MIGRATIONS[0], notes))
+
+    with pytest.raises(StoreError, match="could not write .*Nothing was changed"):
+        open_store(path)
+
+    assert _user_version(path) == 1
+    assert "notes" not in {name for _, name, _ in _schema(path)}
+
+
 # --- Where the store lives -------------------------------------------------------------
 
 

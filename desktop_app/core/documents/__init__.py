@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-
 # Search marks matched words in snippets with these private-use characters. Icon
 # fonts can put them in extracted text, so stored text never holds them: that keeps
 # one snippet per hit enough to find the marks.

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import itertools
 import re
 import stat
+import struct
 import unicodedata
 import zipfile
 import zlib
@@ -109,16 +109,27 @@ class PackArchive:
         self._check_no_overlap(infos)
         return entries
 
-    @staticmethod
-    def _check_no_overlap(infos: list[zipfile.ZipInfo]) -> None:
-        # Overlapping entries let a few bytes expand many times over (a "better
-        # zip bomb"); each local header plus its data must end before the next.
+    def _check_no_overlap(self, infos: list[zipfile.ZipInfo]) -> None:
+        # Overlapping entries let a few bytes expand many times over (a "better zip
+        # bomb"). Each local header, its name, its extra field and its data must end
+        # before the next entry starts, and the last before the central directory.
+        stream = self._zip.fp
         ordered = sorted(infos, key=lambda i: i.header_offset)
-        for this, following in itertools.pairwise(ordered):
-            end = this.header_offset + 30 + len(this.orig_filename.encode()) + this.compress_size
-            if end > following.header_offset:
+        following = [(i.header_offset, repr(i.filename)) for i in ordered[1:]]
+        following.append((self._zip.start_dir, "the central directory"))
+        for info, (next_start, next_name) in zip(ordered, following, strict=True):
+            stream.seek(info.header_offset)
+            header = stream.read(30)
+            if len(header) < 30 or header[:4] != b"PK\x03\x04":
                 raise PackError(
-                    f"The pack entries {this.filename!r} and {following.filename!r} overlap: "
+                    f"The pack entry {info.filename!r} has no valid local header: "
+                    "the archive is damaged."
+                )
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            end = info.header_offset + 30 + name_length + extra_length + info.compress_size
+            if end > next_start:
+                raise PackError(
+                    f"The pack entries {info.filename!r} and {next_name} overlap: "
                     "the archive is malformed or hostile."
                 )
 

@@ -21,10 +21,23 @@ def open_store(path: Path, backup_dir: Path | None = None) -> sqlite3.Connection
     The connection is in autocommit mode: every write goes through
     :func:`transaction`, so the code, not the driver, decides what is atomic.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-        conn.row_factory = sqlite3.Row
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"The library file {path} cannot be created or opened: {exc}.") from exc
+    try:
+        _prepare(conn, path, backup_dir)
+    except BaseException:
+        # An open handle would keep the file locked on Windows until garbage collection.
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, backup_dir: Path | None) -> None:
+    conn.row_factory = sqlite3.Row
+    try:
         # Read the version before _configure: switching a rollback-journal file to WAL
         # rewrites its header, and a store from a newer Casebook must be refused untouched.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -33,7 +46,6 @@ def open_store(path: Path, backup_dir: Path | None = None) -> sqlite3.Connection
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"The library file {path} cannot be opened: {exc}.") from exc
     if version > LATEST_VERSION:
-        conn.close()
         raise StoreTooNewError(
             f"The library at {path} was written by a newer version of Casebook "
             f"(schema {version}; this version understands up to {LATEST_VERSION}). "
@@ -43,7 +55,6 @@ def open_store(path: Path, backup_dir: Path | None = None) -> sqlite3.Connection
         if version > 0:
             _backup(conn, backup_dir or path.parent / "backups", version)
         _migrate(conn, version)
-    return conn
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -60,14 +71,21 @@ def _configure(conn: sqlite3.Connection) -> None:
 
 
 def _backup(conn: sqlite3.Connection, backup_dir: Path, version: int) -> Path:
-    backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = backup_dir / f"casebook-schema{version}-{stamp}.sqlite3"
-    dest = sqlite3.connect(target)
     try:
-        conn.backup(dest)
-    finally:
-        dest.close()
+        backup_dir.mkdir(parents=True, exist_ok=True)
+        dest = sqlite3.connect(target)
+        try:
+            conn.backup(dest)
+        finally:
+            dest.close()
+    except (OSError, sqlite3.Error) as exc:
+        # No migration without a way back.
+        raise StoreError(
+            f"Casebook must back up the library before updating it, and could not write "
+            f"{target} ({exc}). Nothing was changed."
+        ) from exc
     log.info("Backed up the library to %s before migrating", target)
     return target
 
