@@ -126,6 +126,13 @@ WHERE {index} MATCH :query
 ORDER BY {index}.rank
 LIMIT :limit
 """
+
+
+def index_for(fts_query: str) -> str:
+    """The index a translated query runs on: unstemmed when it has a prefix term."""
+    return WORDS_INDEX if '"*' in fts_query else STEMMED_INDEX
+
+
 _SEARCH_SQL_BY_INDEX = {
     index: _SEARCH_SQL.format(index=index, open=_OPEN, close=_CLOSE)
     for index in FULL_TEXT_INDEXES
@@ -144,9 +151,8 @@ def search(
     query = to_fts_query(text)
     if query is None:
         return []
-    index = WORDS_INDEX if '"*' in query else STEMMED_INDEX
     rows = conn.execute(
-        _SEARCH_SQL_BY_INDEX[index],
+        _SEARCH_SQL_BY_INDEX[index_for(query)],
         {"query": query, "pack": pack_id, "doc": doc_id, "limit": limit},
     )
     return [_hit(row) for row in rows]
