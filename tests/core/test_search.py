@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -60,19 +59,6 @@ def library(tmp_path_factory: pytest.TempPathFactory,
     install_pack(conn, factory.write(factory.spec(guide_pages=PAGES)))
     yield conn
     conn.close()
-
-
-@pytest.fixture
-def cli_logging() -> Iterator[None]:
-    """``cli.main`` adds a log file handler to the root logger; close it after the test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
 
 
 # --- What the user types ---------------------------------------------------------------
@@ -264,7 +250,6 @@ def test_nothing_typed_makes_search_raise(library: sqlite3.Connection, typed: st
 # --- The command line ------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("cli_logging")
 def test_cli_search_json_lists_hits_with_where_they_are(
     store: sqlite3.Connection, packs: PackFactory, data_dir: Path,
     capsys: pytest.CaptureFixture[str],
@@ -286,7 +271,6 @@ def test_cli_search_json_lists_hits_with_where_they_are(
     assert "listen" in by_doc["case-one"]["snippet"]
 
 
-@pytest.mark.usefixtures("cli_logging")
 def test_cli_search_json_with_nothing_found_is_an_empty_list(
     store: sqlite3.Connection, packs: PackFactory, data_dir: Path,
     capsys: pytest.CaptureFixture[str],
@@ -297,7 +281,6 @@ def test_cli_search_json_with_nothing_found_is_an_empty_list(
     assert json.loads(capsys.readouterr().out) == []
 
 
-@pytest.mark.usefixtures("cli_logging")
 def test_cli_pack_list_json_gives_each_pack_and_its_trust(
     store: sqlite3.Connection, packs: PackFactory, data_dir: Path,
     capsys: pytest.CaptureFixture[str],

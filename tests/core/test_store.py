@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -54,19 +52,6 @@ def _store_with_a_setting(path: Path) -> None:
     conn = open_store(path)
     conn.execute("INSERT INTO settings (key, value) VALUES ('theme', 'dark')")
     conn.close()
-
-
-@pytest.fixture
-def cli_logging() -> Iterator[None]:
-    """``cli.main`` adds a log file handler to the root logger; close it after the test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
 
 
 # --- Opening ---------------------------------------------------------------------------
@@ -259,7 +244,6 @@ def test_without_any_choice_the_platform_user_folders_are_used(program_folder: P
         assert Path(os.environ["HOME"]) in chosen.data_dir.parents
 
 
-@pytest.mark.usefixtures("cli_logging")
 def test_the_cli_data_dir_option_creates_the_store_there(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], program_folder: Path
 ) -> None:
@@ -273,7 +257,6 @@ def test_the_cli_data_dir_option_creates_the_store_there(
     assert not Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)).exists()
 
 
-@pytest.mark.usefixtures("cli_logging")
 def test_the_cli_in_portable_mode_creates_the_store_beside_the_program(
     program_folder: Path,
 ) -> None:
