@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -51,6 +52,7 @@ class Context:
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
+            self._conn = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help="log more detail")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="install the sample pack and show it")
+    demo = commands.add_parser("demo", help="install the sample pack and open it")
     demo.add_argument("--query", default="accessible", help="the example search to run")
+    demo.add_argument("--no-window", action="store_true",
+                      help="show the library and a search as text instead of opening the window")
     demo.set_defaults(handler=cmd_demo)
 
     pack = commands.add_parser("pack", help="build, check and install content packs")
@@ -137,7 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    options, files = _split_window_arguments(argv, parser)
+    if files is not None:
+        args = parser.parse_args(options)
+        args.files = [Path(f) for f in files]
+        args.handler = cmd_window
+    else:
+        args = parser.parse_args(argv)
     handler: Callable[[Context], int] = getattr(args, "handler", cmd_library)
     ctx = Context(args)
     log_file = setup_logging(ctx.paths.log_dir, args.verbose)
@@ -159,6 +171,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx.close()
 
 
+def _split_window_arguments(argv: list[str], parser: argparse.ArgumentParser
+                            ) -> tuple[list[str], list[str] | None]:
+    """``casebook [OPTIONS] [FILE...]`` opens the window; a command name runs the CLI.
+
+    Returns (options, files) for the window, or (argv, None) for a command.
+    """
+    commands = {"demo", "pack", "keys", "search", "library"}
+    options: list[str] = []
+    rest = list(argv)
+    while rest and rest[0].startswith("-"):
+        option = rest.pop(0)
+        options.append(option)
+        if option == "--data-dir" and rest:
+            options.append(rest.pop(0))
+        if option in ("-h", "--help", "--version"):
+            return argv, None
+    if rest and rest[0] in commands:
+        return argv, None
+    return options, rest
+
+
+def has_display() -> bool:
+    """False on a Linux session with no screen (SSH, CI), where a window cannot open."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
+def cmd_window(ctx: Context, open_doc: tuple[str, str] | None = None) -> int:
+    if not has_display():
+        print("No screen is available here, so the window cannot open; showing the library "
+              "as text. (Commands: casebook --help)")
+        return cmd_library(ctx)
+    from desktop_app.gui.app import run  # Qt is imported only when a window is wanted
+
+    ctx.close()  # the window opens the library itself
+    return run(ctx.paths, ctx.args.files if hasattr(ctx.args, "files") else [], open_doc)
+
+
 def _fail(ctx: Context, message: str) -> None:
     if getattr(ctx.args, "progress", None) == "json":
         _emit({"event": "error", "message": message})
@@ -173,6 +224,8 @@ def cmd_demo(ctx: Context) -> int:
     pack = sample_pack(ctx.paths.cache_dir / "sample")
     result = installer.install_pack(ctx.conn, pack, progress=_text_progress())
     print(f"{result.pack_id} {result.version}: {result.outcome}.")
+    if not ctx.args.no_window and has_display():
+        return cmd_window(ctx, open_doc=(result.pack_id, "guide"))
     cmd_library(ctx)
     print(f'\nSearch for "{ctx.args.query}":')
     _print_hits(search_core.search(ctx.conn, ctx.args.query, limit=5))
@@ -335,6 +388,8 @@ def _highlight(text: str, spans: tuple[tuple[int, int], ...], bold: bool) -> str
 def _trust_words(trust_state: str, signer: str | None, key_id: str | None = None) -> str:
     if trust_state == "signed":
         return f"signed by {signer}" if signer else "signed by a trusted publisher"
+    if trust_state == "local":
+        return "your own files"
     if trust_state == "unknown-signer":
         return f"signed by an unknown key{f' ({key_id})' if key_id else ''}: not verified"
     return "UNSIGNED: not verified"

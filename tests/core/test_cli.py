@@ -101,8 +101,11 @@ def test_a_missing_pack_file_is_a_clear_error_not_a_traceback(
     assert "nope.cbpack cannot be read" in err and "Traceback" not in err
 
 
-def test_running_with_no_command_shows_the_library(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_without_a_screen_casebook_shows_the_library_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
     assert run(tmp_path / "data") == 0
-    assert "The library is empty" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "No screen is available" in out and "The library is empty" in out

@@ -94,7 +94,7 @@ def test_edition_110_updates_the_sample_and_its_search_text(
 def test_demo_command_installs_the_sample_and_shows_library_and_a_search(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--data-dir", str(tmp_path / "data"), "demo"]) == 0
+    assert main(["--data-dir", str(tmp_path / "data"), "demo", "--no-window"]) == 0
     out = capsys.readouterr().out
     assert "Local by Social" in out
     assert "Brent Council" in out

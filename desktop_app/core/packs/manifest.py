@@ -16,6 +16,9 @@ SIGNATURE_NAME = "manifest.sig"
 MAX_MANIFEST_BYTES = 1024 * 1024
 
 DOCUMENT_KINDS = ("guide", "case-study")
+# Ids under local. belong to collections the reader makes (My documents); a pack
+# claiming one could replace them.
+RESERVED_ID_PREFIX = "local."
 MEDIA_TYPES = {"application/pdf": "pdf", "text/markdown": "markdown"}
 _PACK_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}(\.[a-z0-9][a-z0-9-]{0,62}){1,7}")
 _DOC_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -97,6 +100,10 @@ def parse_manifest(data: bytes) -> Manifest:
     if not _PACK_ID.fullmatch(pack_id):
         raise PackError(
             f"manifest.json: 'id' {pack_id!r} is not a reverse-DNS name like org.example.guide."
+        )
+    if pack_id.startswith(RESERVED_ID_PREFIX):
+        raise PackError(
+            f"manifest.json: the id {pack_id!r} is reserved for the reader's own documents."
         )
     date = _str(raw, "date")
     if not _DATE.fullmatch(date):

@@ -45,7 +45,9 @@ MIGRATIONS: tuple[Migration, ...] = (
                 publisher TEXT NOT NULL,
                 manifest TEXT NOT NULL,
                 manifest_sha256 TEXT NOT NULL,
-                trust TEXT NOT NULL CHECK (trust IN ('signed', 'unsigned', 'unknown-signer')),
+                -- 'local': the user's own collection of loose documents (my_documents.py)
+                trust TEXT NOT NULL
+                    CHECK (trust IN ('signed', 'unsigned', 'unknown-signer', 'local')),
                 signer_key_id TEXT,
                 signer_name TEXT,
                 installed_at TEXT NOT NULL,
