@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from desktop_app import __version__
+from desktop_app.core import my_documents
 from desktop_app.core import search as search_core
 from desktop_app.core.errors import CasebookError
 from desktop_app.core.library import list_documents, list_packs, open_library
@@ -127,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("key_id")
     p.set_defaults(handler=cmd_keys_remove)
 
+    docs = commands.add_parser("docs", help='"My documents": PDF and Markdown files you add')
+    doc_actions = docs.add_subparsers(dest="docs_command", metavar="ACTION", required=True)
+    p = doc_actions.add_parser("add", help="add a PDF or Markdown file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--progress", choices=["text", "json"], default="text")
+    p.set_defaults(handler=cmd_docs_add)
+    p = doc_actions.add_parser("remove", help="remove a document you added")
+    p.add_argument("doc_id")
+    p.set_defaults(handler=cmd_docs_remove)
+
     p = commands.add_parser("search", help="search everything installed")
     p.add_argument("query", help='words, "a phrase", prefix*, OR, -excluded')
     p.add_argument("--pack", help="only this pack (its id)")
@@ -177,7 +188,7 @@ def _split_window_arguments(argv: list[str], parser: argparse.ArgumentParser
 
     Returns (options, files) for the window, or (argv, None) for a command.
     """
-    commands = {"demo", "pack", "keys", "search", "library"}
+    commands = {"demo", "pack", "keys", "docs", "search", "library"}
     options: list[str] = []
     rest = list(argv)
     while rest and rest[0].startswith("-"):
@@ -350,6 +361,22 @@ def cmd_keys_add(ctx: Context) -> int:
 def cmd_keys_remove(ctx: Context) -> int:
     trust.untrust_key(ctx.conn, ctx.args.key_id)
     print(f"No longer trusting {ctx.args.key_id}.")
+    return 0
+
+
+def cmd_docs_add(ctx: Context) -> int:
+    record = my_documents.add_document(ctx.conn, ctx.args.file)
+    if ctx.args.progress == "json":
+        _emit({"event": "done", "pack": record.pack_id, "doc": record.doc_id,
+               "title": record.title})
+    else:
+        print(f"Added {record.title} to My documents as {record.doc_id}.")
+    return 0
+
+
+def cmd_docs_remove(ctx: Context) -> int:
+    my_documents.remove_document(ctx.conn, ctx.args.doc_id)
+    print(f"Removed {ctx.args.doc_id} from My documents.")
     return 0
 
 

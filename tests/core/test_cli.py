@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.cli import main
-from tests.packfactory import PackFactory
+from tests.packfactory import PackFactory, make_pdf
 
 SOURCE = Path(__file__).resolve().parents[2] / "content_packs" / "local-by-social"
 
@@ -109,3 +109,16 @@ def test_without_a_screen_casebook_shows_the_library_as_text(
     assert run(tmp_path / "data") == 0
     out = capsys.readouterr().out
     assert "No screen is available" in out and "The library is empty" in out
+
+
+def test_docs_add_puts_a_loose_pdf_in_my_documents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdf = tmp_path / "minutes.pdf"
+    pdf.write_bytes(make_pdf(["Gritting routes were agreed."]))
+    assert run(tmp_path / "data", "docs", "add", pdf, "--progress", "json") == 0
+    done = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (done["event"], done["pack"], done["title"]) == ("done", "local.my-documents",
+                                                           "minutes")
+    assert run(tmp_path / "data", "search", "gritting", "--json") == 0
+    assert json.loads(capsys.readouterr().out)[0]["doc"] == done["doc"]
