@@ -1,0 +1,136 @@
+"""One open document in a tab: a PDF view or a Markdown view behind one small interface,
+so the window treats both alike (find, zoom, position, state)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from desktop_app.core.library import DocumentRecord, document_bytes, media_bytes
+from desktop_app.gui.markdown_view import MarkdownView
+from desktop_app.gui.pdf.pdf_view import PdfView
+from desktop_app.gui.pdf.render_service import RenderService
+
+
+class DocumentTab(QWidget):
+    position_changed = Signal()
+    find_counted = Signal(int)
+    external_link_clicked = Signal(QUrl)
+    document_link_clicked = Signal(str)
+
+    def __init__(self, record: DocumentRecord, conn: sqlite3.Connection,
+                 service: RenderService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.record = record
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.view: PdfView | MarkdownView
+        if record.is_pdf:
+            self.view = PdfView(service, f"doc-{record.id}", document_bytes(conn, record), self)
+            self.view.page_changed.connect(lambda _page: self.position_changed.emit())
+            self.view.zoom_changed.connect(lambda _zoom: self.position_changed.emit())
+            self.view.find_results.connect(self.find_counted.emit)
+            self.view.failed.connect(lambda _message: self.position_changed.emit())
+        else:
+            def load_media(path: str) -> bytes | None:
+                return media_bytes(conn, record, path)
+
+            self.view = MarkdownView(record.html or "", load_media, self)
+            self.view.document_link_clicked.connect(self.document_link_clicked.emit)
+            self.view.verticalScrollBar().valueChanged.connect(
+                lambda _value: self.position_changed.emit())
+        self.view.external_link_clicked.connect(self.external_link_clicked.emit)
+        layout.addWidget(self.view)
+        self.setFocusProxy(self.view)
+
+    @property
+    def title(self) -> str:
+        return self.record.title
+
+    def position_text(self) -> str:
+        if isinstance(self.view, PdfView):
+            count = self.view.page_count()
+            if not count:
+                return ""
+            page = self.view.current_page()
+            label = self.view.page_label(page)
+            shown = f"Page {label} ({page + 1} of {count})" if label != str(page + 1) \
+                else f"Page {page + 1} of {count}"
+            return f"{shown} · {round(self.view.zoom() * 100)}%"
+        return f"{self.record.page_count} sections"
+
+    # --- find -------------------------------------------------------------------------
+    def find(self, text: str) -> None:
+        if isinstance(self.view, PdfView):
+            self.view.find(text)  # counted asynchronously: find_results
+        else:
+            self.find_counted.emit(self.view.find(text) if text else 0)
+
+    def find_next(self) -> None:
+        self.view.find_next()
+
+    def find_previous(self) -> None:
+        self.view.find_previous()
+
+    # --- zoom and position ------------------------------------------------------------
+    def zoom_in(self) -> None:
+        if isinstance(self.view, PdfView):
+            self.view.set_zoom(min(4.0, self.view.zoom() * 1.25))
+        else:
+            self.view.zoom_in()
+
+    def zoom_out(self) -> None:
+        if isinstance(self.view, PdfView):
+            self.view.set_zoom(max(0.5, self.view.zoom() / 1.25))
+        else:
+            self.view.zoom_out()
+
+    def zoom_reset(self) -> None:
+        if isinstance(self.view, PdfView):
+            self.view.set_zoom("fit-width")
+        else:
+            self.view.set_text_scale(100)
+
+    def fit_page(self) -> None:
+        if isinstance(self.view, PdfView):
+            self.view.set_zoom("fit-page")
+
+    def go_to(self, unit: int, anchor: str | None, words: list[str]) -> None:
+        """Show a search hit: a PDF page, or a Markdown section with its words marked."""
+        if isinstance(self.view, PdfView):
+            self.view.go_to_page(unit)
+            if words:
+                self.view.find(" ".join(words))
+        else:
+            if anchor:
+                self.view.go_to_anchor(anchor)
+            if words:
+                self.view.highlight_words(words)
+
+    def go_to_page(self, index: int) -> None:
+        if isinstance(self.view, PdfView):
+            self.view.go_to_page(index)
+
+    def view_state(self) -> dict[str, Any]:
+        return self.view.view_state()
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        self.view.restore_state(state)
+
+
+class FailedTab(QWidget):
+    """A document that could not be opened: its message in the tab, not a crash."""
+
+    def __init__(self, title: str, message: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        label = QLabel(f"{title} cannot be shown.\n\n{message}", self)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setAccessibleName("Document error")
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+        layout.addStretch(1)

@@ -1,0 +1,71 @@
+"""The library sidebar: installed packs (version, publisher, trust) and their documents."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+
+from desktop_app.core.library import list_documents, list_packs
+
+DOC_ROLE = Qt.ItemDataRole.UserRole
+PACK_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class LibraryPanel(QTreeWidget):
+    """Packs as top-level rows, documents under them; activating a document opens it."""
+
+    document_activated = Signal(str, str)  # pack id, doc id
+
+    def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._conn = conn
+        self.setHeaderHidden(True)
+        self.setUniformRowHeights(True)
+        self.setAccessibleName("Library")
+        self.setAccessibleDescription(
+            "Installed packs and their documents. Press Enter to open a document.")
+        self.itemActivated.connect(self._activate)
+        self.refresh()
+
+    def refresh(self) -> None:
+        expanded = {self.topLevelItem(i).data(0, PACK_ROLE)
+                    for i in range(self.topLevelItemCount())
+                    if self.topLevelItem(i).isExpanded()}
+        self.clear()
+        packs = list_packs(self._conn)
+        for info in packs:
+            pack_item = QTreeWidgetItem([f"{info.title}  {info.version}"])
+            pack_item.setData(0, PACK_ROLE, info.pack_id)
+            trust = {"signed": f"signed by {info.signer_name}",
+                     "unsigned": "UNSIGNED: not verified",
+                     "unknown-signer": "signed by an unknown key: not verified",
+                     "local": "files you opened in Casebook"}[info.trust]
+            tip = f"{info.title}\n{info.publisher}\nVersion {info.version}, {trust}"
+            if info.previous_version:
+                tip += f"\nPrevious version {info.previous_version} kept (can roll back)"
+            pack_item.setToolTip(0, tip)
+            pack_item.setData(0, Qt.ItemDataRole.AccessibleTextRole,
+                              f"Pack {info.title}, version {info.version}, {info.publisher}")
+            if info.trust in ("unsigned", "unknown-signer"):
+                pack_item.setText(0, f"{pack_item.text(0)}  ⚠ unverified")
+            for doc in list_documents(self._conn, info.pack_id):
+                unit = "pages" if doc.media_type == "application/pdf" else "sections"
+                child = QTreeWidgetItem([doc.title])
+                child.setData(0, DOC_ROLE, (doc.pack_id, doc.doc_id))
+                child.setToolTip(0, f"{doc.title}\n{doc.page_count} {unit}")
+                child.setData(0, Qt.ItemDataRole.AccessibleTextRole,
+                              f"{'Guide' if doc.kind == 'guide' else 'Case study'}: {doc.title}")
+                pack_item.addChild(child)
+            self.addTopLevelItem(pack_item)
+            pack_item.setExpanded(not expanded or info.pack_id in expanded)
+        if packs and self.currentItem() is None:
+            self.setCurrentItem(self.topLevelItem(0))
+
+    def _activate(self, item: QTreeWidgetItem, _column: int) -> None:
+        target = item.data(0, DOC_ROLE)
+        if target:
+            self.document_activated.emit(*target)
+        else:
+            item.setExpanded(not item.isExpanded())

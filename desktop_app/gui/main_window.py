@@ -1,0 +1,498 @@
+"""The main window: library sidebar, documents in tabs, find bar, library search, menus."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app import __version__
+from desktop_app.core.errors import CasebookError
+from desktop_app.core.library import active_document
+from desktop_app.core.search import SearchHit
+from desktop_app.core.settings import get_setting, set_setting
+from desktop_app.gui.document_tab import DocumentTab, FailedTab
+from desktop_app.gui.errors import show_error
+from desktop_app.gui.find_bar import FindBar
+from desktop_app.gui.library_panel import LibraryPanel
+from desktop_app.gui.pack_import import AddDocument, CliJob, PackImport, ask_to_allow_unsigned
+from desktop_app.gui.pdf.render_service import RenderService
+from desktop_app.gui.search_panel import SearchPanel
+from desktop_app.gui.themes import THEMES, apply_theme
+from desktop_app.paths import AppPaths
+
+log = logging.getLogger(__name__)
+STATE_KEY = "gui.window"
+EXTERNAL_SCHEMES = {"http", "https", "mailto"}
+EMPTY_LIBRARY = ("Your library is empty.\n\nImport a content pack with File › Import pack… "
+                 "(Ctrl+Shift+O), open a PDF with File › Open… (Ctrl+O), or drop a file here.")
+CHOOSE_DOCUMENT = ("Choose a document in the library to start reading.\n\n"
+                   "Ctrl+Shift+F searches everything installed.")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, conn: sqlite3.Connection, paths: AppPaths) -> None:
+        super().__init__()
+        self.conn = conn
+        self.paths = paths
+        self.render_service = RenderService(self)
+        self._imports: list[CliJob] = []
+        self._theme = "system"
+        self._reading_mode = False
+        self.setAcceptDrops(True)
+        self.setMinimumSize(640, 420)
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.setAccessibleName("Open documents")
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(self._current_changed)
+        self.welcome = QLabel(self)
+        self.welcome.setTextFormat(Qt.TextFormat.PlainText)
+        self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.welcome.setWordWrap(True)
+        self.welcome.setAccessibleName("Welcome")
+        self.find_bar = FindBar(self)
+        self.find_bar.hide()
+        self.find_bar.search_changed.connect(self._find)
+        self.find_bar.next_requested.connect(lambda: self._with_tab(DocumentTab.find_next))
+        self.find_bar.previous_requested.connect(
+            lambda: self._with_tab(DocumentTab.find_previous))
+        self.find_bar.closed.connect(self._find_closed)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.welcome)
+        layout.addWidget(self.find_bar)
+        self.setCentralWidget(central)
+
+        self.library = LibraryPanel(conn, self)
+        self.library.document_activated.connect(self.open_document)
+        self.library_dock = self._dock("Library", self.library,
+                                       Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.search_panel = SearchPanel(paths.store_file, self)
+        self.search_panel.hit_activated.connect(self.open_hit)
+        self.search_dock = self._dock("Search", self.search_panel,
+                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.search_dock.hide()
+
+        self.position_label = QLabel(self)
+        self.position_label.setAccessibleName("Position in document")
+        self.statusBar().addPermanentWidget(self.position_label)
+        self._build_actions()
+        self._update_welcome()
+        self._update_title()
+
+    # --- construction -------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")
+        dock.setWidget(widget)
+        dock.setAccessibleName(f"{title} panel")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, list):
+                action.setShortcuts(shortcut)
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip or text.replace("&", "").rstrip("…"))
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts keep working in reading mode, menus hidden
+        return action
+
+    def _build_actions(self) -> None:
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        self.open_action = self._action("&Open…", self.choose_file, QKeySequence.StandardKey.Open,
+                                        "Open a PDF or Markdown file, or import a pack")
+        self.import_action = self._action("&Import pack…", self.choose_pack, "Ctrl+Shift+O",
+                                          "Install or update a content pack (.cbpack)")
+        file_menu.addAction(self.open_action)
+        file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Close tab", self.close_current_tab,
+                                         QKeySequence.StandardKey.Close))
+        file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+
+        edit = menus.addMenu("&Edit")
+        self.find_action = self._action("&Find in document…", self.open_find,
+                                        QKeySequence.StandardKey.Find)
+        edit.addAction(self.find_action)
+        edit.addAction(self._action("Find &next", lambda: self._with_tab(DocumentTab.find_next),
+                                    QKeySequence.StandardKey.FindNext))
+        edit.addAction(self._action("Find &previous",
+                                    lambda: self._with_tab(DocumentTab.find_previous),
+                                    QKeySequence.StandardKey.FindPrevious))
+        self.search_action = self._action("&Search library…", self.open_library_search,
+                                          "Ctrl+Shift+F")
+        edit.addAction(self.search_action)
+
+        view = menus.addMenu("&View")
+        self.zoom_in_action = self._action("Zoom &in", lambda: self._with_tab(DocumentTab.zoom_in),
+                                           [QKeySequence.StandardKey.ZoomIn,
+                                            QKeySequence("Ctrl+=")])
+        self.zoom_out_action = self._action("Zoom &out",
+                                            lambda: self._with_tab(DocumentTab.zoom_out),
+                                            QKeySequence.StandardKey.ZoomOut)
+        view.addAction(self.zoom_in_action)
+        view.addAction(self.zoom_out_action)
+        view.addAction(self._action("Fit &width / normal size",
+                                    lambda: self._with_tab(DocumentTab.zoom_reset), "Ctrl+0"))
+        view.addAction(self._action("Fit &page", lambda: self._with_tab(DocumentTab.fit_page),
+                                    "Ctrl+9"))
+        view.addSeparator()
+        view.addAction(self.library_dock.toggleViewAction())
+        self.library_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+L"))
+        view.addAction(self.search_dock.toggleViewAction())
+        self.reading_action = self._action("&Reading mode", self.toggle_reading_mode, "F11",
+                                           "Hide everything but the document (F11 or Esc)")
+        self.reading_action.setCheckable(True)
+        view.addAction(self.reading_action)
+        themes = view.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        for key, label in THEMES.items():
+            action = QAction(label, self, checkable=True)
+            action.setData(key)
+            action.triggered.connect(lambda _checked, k=key: self.set_theme(k))
+            self.theme_group.addAction(action)
+            themes.addAction(action)
+
+        go = menus.addMenu("&Go")
+        go.addAction(self._action("Go to &page…", self.ask_page, "Ctrl+G"))
+        go.addAction(self._action("Next &tab", lambda: self._step_tab(1),
+                                  QKeySequence.StandardKey.NextChild))
+        go.addAction(self._action("Previous t&ab", lambda: self._step_tab(-1),
+                                  QKeySequence.StandardKey.PreviousChild))
+        go.addAction(self._action("&Library", self.focus_library, "Ctrl+L"))
+
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction(self._action("&About Casebook", self.about))
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("toolbar-main")
+        toolbar.setAccessibleName("Main toolbar")
+        for action in (self.import_action, self.zoom_out_action, self.zoom_in_action,
+                       self.find_action, self.search_action, self.reading_action):
+            toolbar.addAction(action)
+        self.toolbar = toolbar
+
+    # --- documents ----------------------------------------------------------------------
+    def tab_at(self, index: int) -> DocumentTab | FailedTab | None:
+        widget = self.tabs.widget(index)
+        return widget if isinstance(widget, DocumentTab | FailedTab) else None
+
+    def current_tab(self) -> DocumentTab | None:
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, DocumentTab) else None
+
+    def _with_tab(self, method: Any) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            method(tab)
+
+    def open_document(self, pack_id: str, doc_id: str) -> DocumentTab | None:
+        """Open (or switch to) a document of an installed pack."""
+        for index in range(self.tabs.count()):
+            tab = self.tab_at(index)
+            if isinstance(tab, DocumentTab) and (tab.record.pack_id, tab.record.doc_id) == (
+                    pack_id, doc_id):
+                self.tabs.setCurrentIndex(index)
+                return tab
+        try:
+            record = active_document(self.conn, pack_id, doc_id)
+            tab: DocumentTab | FailedTab = DocumentTab(record, self.conn, self.render_service,
+                                                       self)
+        except CasebookError as exc:
+            show_error(self, exc)
+            return None
+        except Exception as exc:  # a document that fails shows a message, not a crash
+            log.exception("Opening %s/%s failed", pack_id, doc_id)
+            tab = FailedTab(doc_id, str(exc), self)
+        if isinstance(tab, DocumentTab):
+            tab.position_changed.connect(self._update_position)
+            tab.find_counted.connect(lambda total: self.find_bar.show_count(0, total))
+            tab.external_link_clicked.connect(self.open_external_link)
+            tab.document_link_clicked.connect(
+                lambda target, pack=pack_id: self._open_linked(pack, target))
+        index = self.tabs.addTab(tab, tab.title)
+        self.tabs.setTabToolTip(index, tab.title)
+        self.tabs.setCurrentIndex(index)
+        self._update_welcome()
+        return tab if isinstance(tab, DocumentTab) else None
+
+    def _open_linked(self, pack_id: str, target: str) -> None:
+        doc_id = Path(target.split("#", 1)[0]).stem
+        if doc_id:
+            self.open_document(pack_id, doc_id)
+
+    def open_hit(self, hit: SearchHit) -> None:
+        tab = self.open_document(hit.pack_id, hit.doc_id)
+        if tab is not None:
+            words = [hit.snippet[start:end] for start, end in hit.highlights]
+            tab.go_to(hit.unit, hit.anchor, list(dict.fromkeys(words)))
+            tab.setFocus()
+
+    def close_tab(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        if widget is not None:
+            widget.deleteLater()
+        self._update_welcome()
+
+    def close_current_tab(self) -> None:
+        if self.tabs.count():
+            self.close_tab(self.tabs.currentIndex())
+
+    def _step_tab(self, step: int) -> None:
+        if self.tabs.count():
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % self.tabs.count())
+
+    def _current_changed(self, _index: int) -> None:
+        self._update_title()
+        self._update_position()
+        if self.find_bar.isVisible() and self.find_bar.field.text():
+            self._find(self.find_bar.field.text())
+
+    def _update_title(self) -> None:
+        tab = self.tab_at(self.tabs.currentIndex())
+        self.setWindowTitle(f"{tab.title} — Casebook" if tab else "Casebook")
+
+    def _update_position(self) -> None:
+        tab = self.current_tab()
+        self.position_label.setText(tab.position_text() if tab else "")
+
+    def _update_welcome(self) -> None:
+        has_tabs = self.tabs.count() > 0
+        self.tabs.setVisible(has_tabs)
+        self.welcome.setVisible(not has_tabs)
+        if not has_tabs:
+            empty = self.library.topLevelItemCount() == 0
+            self.welcome.setText(EMPTY_LIBRARY if empty else CHOOSE_DOCUMENT)
+
+    def ask_page(self) -> None:
+        tab = self.current_tab()
+        if tab is None or not tab.record.is_pdf:
+            return
+        page, ok = QInputDialog.getInt(self, "Go to page", "Page number:",
+                                       tab.view.current_page() + 1, 1, tab.record.page_count)
+        if ok:
+            tab.go_to_page(page - 1)
+
+    # --- find and search ----------------------------------------------------------------
+    def open_find(self) -> None:
+        if self.current_tab() is not None:
+            self.find_bar.open()
+
+    def _find(self, text: str) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.find(text)
+
+    def _find_closed(self) -> None:
+        self._find("")
+        tab = self.current_tab()
+        if tab is not None:
+            tab.setFocus()
+
+    def open_library_search(self) -> None:
+        self.search_dock.show()
+        self.search_dock.raise_()
+        self.search_panel.focus_search()
+
+    def focus_library(self) -> None:
+        self.library_dock.show()
+        self.library.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # --- packs --------------------------------------------------------------------------
+    def choose_pack(self) -> None:
+        name, _filter = QFileDialog.getOpenFileName(
+            self, "Import pack", str(Path.home()), "Casebook packs (*.cbpack);;All files (*)")
+        if name:
+            self.import_pack(Path(name))
+
+    def choose_file(self) -> None:
+        name, _filter = QFileDialog.getOpenFileName(
+            self, "Open", str(Path.home()),
+            "Documents and packs (*.pdf *.md *.markdown *.cbpack);;All files (*)")
+        if name:
+            self.open_path(Path(name))
+
+    def open_path(self, path: Path) -> CliJob:
+        """A pack is imported; a PDF or Markdown file joins My documents and opens."""
+        if path.suffix.lower() == ".cbpack":
+            return self.import_pack(path)
+        job = AddDocument(path, self.paths.data_dir, self)
+        return self._start(job, f"Adding {path.name}…")
+
+    def import_pack(self, path: Path, allow_unsigned: bool = False) -> PackImport:
+        return self._start(PackImport(path, self.paths.data_dir, self, allow_unsigned),
+                           f"Importing {path.name}…")
+
+    def _start(self, job: CliJob, status: str) -> Any:
+        self._imports.append(job)
+        job.finished.connect(lambda ok, message: self._job_finished(job, ok, message))
+        self.statusBar().showMessage(status)
+        job.start()
+        return job
+
+    def _job_finished(self, job: CliJob, ok: bool, message: str) -> None:
+        self._imports.remove(job)
+        job.deleteLater()
+        if ok:
+            self.library.refresh()
+            self._update_welcome()
+            self.statusBar().showMessage(message, 8000)
+            if isinstance(job, AddDocument):
+                self.open_document(job.done_event["pack"], job.done_event["doc"])
+            return
+        if isinstance(job, AddDocument):
+            show_error(self, message, "Document not opened")
+            return
+        self.statusBar().showMessage("The pack was not installed.", 8000)
+        if "--allow-unsigned" in message:
+            ask_to_allow_unsigned(
+                self, message, lambda: self.import_pack(job.pack, allow_unsigned=True))
+        else:
+            show_error(self, message, "Pack not installed")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(_droppable(url.toLocalFile()) for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if _droppable(url.toLocalFile()):
+                self.open_path(Path(url.toLocalFile()))
+
+    # --- links --------------------------------------------------------------------------
+    def open_external_link(self, url: QUrl) -> None:
+        """Only ever after the user's click, and only for web and mail links."""
+        if url.scheme().lower() in EXTERNAL_SCHEMES:
+            QDesktopServices.openUrl(url)
+        else:
+            self.statusBar().showMessage(f"Casebook does not open {url.scheme()}: links.", 6000)
+
+    # --- comfort ------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        self._theme = name
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+        for action in self.theme_group.actions():
+            action.setChecked(action.data() == name)
+
+    def toggle_reading_mode(self) -> None:
+        self._reading_mode = not self._reading_mode
+        self.reading_action.setChecked(self._reading_mode)
+        for bar in (self.menuBar(), self.toolbar, self.statusBar()):
+            bar.setVisible(not self._reading_mode)
+        self.tabs.tabBar().setVisible(not self._reading_mode)
+        if self._reading_mode:
+            self._docks_before = [d for d in (self.library_dock, self.search_dock)
+                                  if d.isVisible()]
+            for dock in self._docks_before:
+                dock.hide()
+            self.showFullScreen()
+        else:
+            for dock in getattr(self, "_docks_before", []):
+                dock.show()
+            self.showNormal()
+
+    def keyPressEvent(self, event: Any) -> None:
+        if event.key() == Qt.Key.Key_Escape and self._reading_mode:
+            self.toggle_reading_mode()
+            return
+        super().keyPressEvent(event)
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About Casebook",
+                          f"Casebook {__version__}\nRead and annotate guidance and case "
+                          f"studies offline.\n\nLibrary: {self.paths.data_dir}")
+
+    # --- remembered state ---------------------------------------------------------------
+    def save_state(self) -> None:
+        tabs = []
+        for index in range(self.tabs.count()):
+            tab = self.tab_at(index)
+            if isinstance(tab, DocumentTab):
+                tabs.append({"pack": tab.record.pack_id, "doc": tab.record.doc_id,
+                             "state": tab.view_state()})
+        set_setting(self.conn, STATE_KEY, {
+            "geometry": _b64(self.saveGeometry()),
+            "window_state": _b64(self.saveState()),
+            "theme": self._theme,
+            "tabs": tabs,
+            "current": self.tabs.currentIndex(),
+        })
+
+    def restore_state(self) -> None:
+        state = get_setting(self.conn, STATE_KEY, {}) or {}
+        self.set_theme(state.get("theme", "system"))
+        if state.get("geometry"):
+            self.restoreGeometry(QByteArray(base64.b64decode(state["geometry"])))
+        else:
+            self.resize(1200, 800)
+        if state.get("window_state"):
+            self.restoreState(QByteArray(base64.b64decode(state["window_state"])))
+        for saved in state.get("tabs", []):
+            tab = self.open_document(saved["pack"], saved["doc"])
+            if tab is not None and saved.get("state"):
+                tab.restore_state(saved["state"])
+        current = state.get("current", -1)
+        if 0 <= current < self.tabs.count():
+            self.tabs.setCurrentIndex(current)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._reading_mode:
+            self.toggle_reading_mode()
+        try:
+            self.save_state()
+        except Exception:  # never keep someone from closing the window
+            log.exception("Saving the window state failed")
+        for job in list(self._imports):
+            job.cancel()
+        self.render_service.close()
+        super().closeEvent(event)
+
+
+def _droppable(path: str) -> bool:
+    return Path(path).suffix.lower() in (".cbpack", ".pdf", ".md", ".markdown")
+
+
+def _b64(data: QByteArray) -> str:
+    return base64.b64encode(bytes(data)).decode("ascii")

@@ -1,0 +1,52 @@
+"""Find-in-document results as they arrive page by page, and which hit is current."""
+
+from __future__ import annotations
+
+from desktop_app.gui.pdf.model import Rect
+
+Hit = tuple[int, int]  # (page, index of the rectangle on that page)
+
+
+class FindState:
+    def __init__(self, text: str = "", pages: list[int] = ()) -> None:
+        self.text = text
+        self.pending = set(pages)
+        self.hits: dict[int, list[Rect]] = {}
+        self.current: Hit | None = None
+
+    @property
+    def done(self) -> bool:
+        return not self.pending
+
+    @property
+    def total(self) -> int:
+        return sum(len(rects) for rects in self.hits.values())
+
+    def add(self, page: int, rects: list[Rect]) -> bool:
+        """Record one page's answer; False if it was not asked for (an older search)."""
+        if page not in self.pending:
+            return False
+        self.pending.discard(page)
+        if rects:
+            self.hits[page] = list(rects)
+        return True
+
+    def ordered(self) -> list[Hit]:
+        return [(page, i) for page in sorted(self.hits) for i in range(len(self.hits[page]))]
+
+    def step(self, direction: int, from_page: int) -> Hit | None:
+        """Move to the next (direction > 0) or previous hit, wrapping around. With no
+        current hit yet, start from ``from_page`` (the page the reader is on)."""
+        order = self.ordered()
+        if not order:
+            self.current = None
+            return None
+        if self.current in order:
+            index = (order.index(self.current) + direction) % len(order)
+        elif direction > 0:
+            index = next((i for i, hit in enumerate(order) if hit[0] >= from_page), 0)
+        else:
+            before = [i for i, hit in enumerate(order) if hit[0] <= from_page]
+            index = before[-1] if before else len(order) - 1
+        self.current = order[index]
+        return self.current

@@ -1,0 +1,191 @@
+"""The render worker: one child process that owns every open pymupdf.Document.
+
+PyMuPDF is not thread-safe, and some real PDFs take minutes to render a page or crash
+MuPDF outright. Keeping every MuPDF call in this process means the window never waits
+on MuPDF and survives its crashes: ``render_service`` kills and restarts us.
+
+Run as ``python -m desktop_app.gui.pdf.render_worker``. Requests arrive on stdin and
+replies leave on stdout, one at a time, as frames (``protocol``). Never import Qt here:
+start-up time is paid again on every restart.
+
+Requests (header fields; the payload is empty unless noted):
+
+- ``{"op": "open", "id", "doc"}`` + PDF bytes → ``{"op": "opened", "info": {...}}``
+- ``{"op": "render", "id", "doc", "page", "scale"}`` →
+  ``{"op": "rendered", "width", "height", "stride", "format": "RGB888"}`` + pixels
+- ``{"op": "search", "id", "doc", "page", "text"}`` → ``{"op": "found", "rects": [...]}``
+- ``{"op": "close", "id", "doc"}`` → ``{"op": "closed"}``
+- ``{"op": "quit"}`` → no reply; the worker exits.
+
+A request that fails is answered ``{"op": "error", "id", "message"}``. Replies carry the
+request's ``id`` (and its other fields back, so the service need not remember them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from typing import Any, BinaryIO
+
+import pymupdf
+
+from desktop_app.core.documents.pdf import open_pdf
+from desktop_app.gui.pdf import protocol
+
+# The biggest image one render may produce. Past this the request is refused rather
+# than allocating gigabytes; the view caps its scale below this anyway.
+MAX_PIXELS = 40_000_000
+
+pymupdf.TOOLS.mupdf_display_errors(False)
+pymupdf.TOOLS.mupdf_display_warnings(False)
+# Colour management is skipped (it is off by default; say so explicitly): exact colour
+# does not matter for reading guidance, speed does.
+pymupdf.TOOLS.set_icc(False)
+
+
+class Worker:
+    def __init__(self) -> None:
+        self.docs: dict[str, pymupdf.Document] = {}
+        # Test-only behaviour, never enabled in normal use: hang on a given page so the
+        # service's timeout and restart can be tested with a real stuck request.
+        hooks = os.environ.get("CASEBOOK_TEST_HOOKS") == "1"
+        hang = os.environ.get("CASEBOOK_TEST_HANG_PAGE", "") if hooks else ""
+        self.hang_page = int(hang) if hang.strip().lstrip("-").isdigit() else None
+
+    def handle(self, header: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
+        op = header.get("op")
+        handler = getattr(self, f"op_{op}", None)
+        if handler is None:
+            raise ValueError(f"unknown request {op!r}")
+        return handler(header, payload)
+
+    def op_open(self, header: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
+        key = str(header["doc"])
+        self._close(key)
+        doc = open_pdf(payload, "This document")
+        self.docs[key] = doc
+        return {**header, "op": "opened", "info": describe(doc)}, b""
+
+    def op_render(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
+        page = self._page(header)
+        if self.hang_page is not None and page.number == self.hang_page:
+            time.sleep(3600)
+        scale = float(header["scale"])
+        rect = page.rect
+        if scale <= 0 or rect.width * rect.height * scale * scale > MAX_PIXELS:
+            raise ValueError(f"scale {scale} is too large for this page")
+        pix = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
+        if pix.n != 3:  # a page group in another colour space: make it RGB for Qt
+            pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
+        reply = {**header, "op": "rendered", "width": pix.width, "height": pix.height,
+                 "stride": pix.stride, "format": "RGB888"}
+        return reply, pix.samples
+
+    def op_search(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
+        page = self._page(header)
+        rects = page.search_for(str(header["text"]))
+        return {**header, "op": "found", "rects": [_rect(r) for r in rects]}, b""
+
+    def op_close(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
+        self._close(str(header["doc"]))
+        return {**header, "op": "closed"}, b""
+
+    def _page(self, header: dict[str, Any]) -> pymupdf.Page:
+        doc = self.docs.get(str(header["doc"]))
+        if doc is None:
+            raise KeyError("the document is not open")
+        number = int(header["page"])
+        if not 0 <= number < doc.page_count:
+            raise IndexError(f"no page {number + 1}")
+        return doc[number]
+
+    def _close(self, key: str) -> None:
+        doc = self.docs.pop(key, None)
+        if doc is not None:
+            doc.close()
+
+
+def describe(doc: pymupdf.Document) -> dict[str, Any]:
+    """Everything the view needs before rendering: page sizes, labels, outline, links."""
+    labelled = bool(doc.get_page_labels())
+    sizes, labels, links = [], [], []
+    for page in doc:
+        sizes.append([page.rect.width, page.rect.height])
+        labels.append((page.get_label() if labelled else "") or str(page.number + 1))
+        try:
+            links.append([_link(raw) for raw in page.get_links()])
+        except Exception:  # a broken annotation array must not hide the whole document
+            links.append([])
+    links = [[link for link in page if link] for page in links]
+    return {
+        "title": (doc.metadata or {}).get("title") or "",
+        "sizes": sizes,
+        "labels": labels,
+        "outline": _outline(doc),
+        "links": links,
+    }
+
+
+def _outline(doc: pymupdf.Document) -> list[list[Any]]:
+    try:
+        toc = doc.get_toc(simple=False)
+    except Exception:
+        return []
+    entries = []
+    for item in toc:
+        level, title, page = item[0], item[1], item[2]
+        dest = item[3] if len(item) > 3 and isinstance(item[3], dict) else {}
+        to = dest.get("to")
+        y = float(to.y) if to is not None and page > 0 else None
+        entries.append([int(level), str(title), int(page) - 1, y])
+    return entries
+
+
+def _link(raw: dict[str, Any]) -> dict[str, Any] | None:
+    rect = _rect(raw["from"])
+    if raw.get("kind") in (pymupdf.LINK_GOTO, pymupdf.LINK_NAMED) and raw.get("page", -1) >= 0:
+        to = raw.get("to")
+        return {"rect": rect, "page": int(raw["page"]), "y": float(to.y) if to else None}
+    if raw.get("kind") == pymupdf.LINK_URI and raw.get("uri"):
+        return {"rect": rect, "uri": str(raw["uri"])}
+    return None
+
+
+def _rect(rect: pymupdf.Rect) -> list[float]:
+    return [round(rect.x0, 2), round(rect.y0, 2), round(rect.x1, 2), round(rect.y1, 2)]
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    worker = Worker()
+    while True:
+        frame = protocol.read_frame(stdin)
+        if frame is None or frame[0].get("op") == "quit":
+            return
+        header, payload = frame
+        try:
+            reply, data = worker.handle(header, payload)
+        except Exception as exc:
+            reply, data = {**header, "op": "error", "message": _message(exc)}, b""
+        stdout.write(protocol.encode(reply, data))
+        stdout.flush()
+
+
+def _message(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if text.endswith(".") else text + "."
+
+
+def main() -> None:
+    # The protocol owns the real stdout. Anything else that prints to fd 1 (a C library,
+    # a stray print) would corrupt the frames, so fd 1 becomes stderr from here on.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    # Stop quietly when the GUI went away or no longer speaks the protocol.
+    with contextlib.suppress(BrokenPipeError, protocol.ProtocolError):
+        serve(sys.stdin.buffer, out)
+
+
+if __name__ == "__main__":
+    main()

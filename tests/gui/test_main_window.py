@@ -1,0 +1,244 @@
+"""The main window, driven as a reader would: real store, real sample pack, real widgets."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible, QKeySequence, QPalette
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from pytestqt.qtbot import QtBot
+
+from desktop_app.core.library import open_library
+from desktop_app.core.packs.install import install_pack
+from desktop_app.gui.app import build_window
+from desktop_app.gui.document_tab import DocumentTab
+from desktop_app.gui.main_window import MainWindow
+from desktop_app.paths import AppPaths, resolve_paths
+from desktop_app.sample import BUNDLED_KEYS, sample_pack
+from tests.packfactory import PackFactory
+
+PACK = "org.casebook.sample.local-by-social"
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the sample pack installed, built once and copied per test."""
+    folder = tmp_path_factory.mktemp("sample-store")
+    conn = open_library(folder / "casebook.sqlite3", BUNDLED_KEYS)
+    install_pack(conn, sample_pack(folder / "build"))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return folder / "casebook.sqlite3"
+
+
+@pytest.fixture
+def paths(tmp_path: Path, sample_store: Path) -> AppPaths:
+    resolved = resolve_paths(tmp_path / "data")
+    resolved.data_dir.mkdir(parents=True)
+    shutil.copy(sample_store, resolved.store_file)
+    return resolved
+
+
+@pytest.fixture
+def window(qtbot: QtBot, paths: AppPaths) -> Iterator[MainWindow]:
+    win = open_window(qtbot, paths)
+    yield win
+    win.close()
+
+
+def open_window(qtbot: QtBot, paths: AppPaths) -> MainWindow:
+    win = build_window(paths)
+    qtbot.addWidget(win)
+    win.resize(1100, 760)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def open_guide(qtbot: QtBot, win: MainWindow) -> DocumentTab:
+    tab = win.open_document(PACK, "guide")
+    assert tab is not None
+    qtbot.waitUntil(lambda: tab.view.page_count() > 0, timeout=10_000)
+    return tab
+
+
+def test_library_lists_the_sample_pack_with_its_documents(window: MainWindow) -> None:
+    top = window.library.topLevelItem(0)
+    assert top.text(0).startswith("Local by Social  1.0.0")
+    children = [top.child(i).text(0) for i in range(top.childCount())]
+    assert children[0] == "Local by Social: a guide for council staff"
+    assert len(children) == 4
+    assert window.windowTitle() == "Casebook"
+
+
+def test_activating_the_guide_opens_it_in_a_tab_and_names_it_in_the_title(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    guide = window.library.topLevelItem(0).child(0)
+    window.library.setCurrentItem(guide)
+    window.library.setFocus()
+    qtbot.keyClick(window.library, Qt.Key.Key_Return)
+
+    assert window.tabs.count() == 1
+    tab = window.current_tab()
+    qtbot.waitUntil(lambda: tab.view.page_count() >= 20, timeout=10_000)
+    assert window.windowTitle() == "Local by Social: a guide for council staff — Casebook"
+    assert window.position_label.text().startswith("Page 1 of")
+
+
+def test_paging_and_zooming_the_guide_with_the_keyboard(qtbot: QtBot, window: MainWindow) -> None:
+    tab = open_guide(qtbot, window)
+    tab.view.setFocus()
+    qtbot.keyClick(tab.view, Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: tab.view.current_page() == tab.view.page_count() - 1)
+    qtbot.keyClick(tab.view, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: tab.view.current_page() == 0)
+    qtbot.keyClick(tab.view, Qt.Key.Key_PageDown)
+    qtbot.keyClick(tab.view, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: tab.view.current_page() >= 1)
+
+    before = tab.view.zoom()
+    window.zoom_in_action.trigger()
+    qtbot.waitUntil(lambda: tab.view.zoom() > before)
+    assert f"{round(tab.view.zoom() * 100)}%" in window.position_label.text()
+
+
+def test_find_in_the_guide_counts_matches(qtbot: QtBot, window: MainWindow) -> None:
+    open_guide(qtbot, window)
+    qtbot.keySequence(window, QKeySequence.StandardKey.Find)
+    assert window.find_bar.isVisible()
+    qtbot.keyClicks(window.find_bar.field, "moderation")
+    qtbot.waitUntil(lambda: "matches" in window.find_bar.count.text(), timeout=10_000)
+    assert int(window.find_bar.count.text().split()[0]) >= 5
+
+
+def test_library_search_opens_the_document_of_the_chosen_hit(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    window.search_action.trigger()
+    assert window.search_dock.isVisible()
+    panel = window.search_panel
+    qtbot.keyClicks(panel.field, "Brent council")
+    qtbot.waitUntil(lambda: panel.result_count() > 0, timeout=10_000)
+    with qtbot.waitSignal(panel.hit_activated, timeout=10_000) as blocker:
+        panel.activate_row(0)
+    hit = blocker.args[0]
+    tab = window.current_tab()
+    assert tab is not None
+    assert (tab.record.pack_id, tab.record.doc_id) == (hit.pack_id, hit.doc_id)
+
+
+def test_themes_change_the_whole_palette(qtbot: QtBot, window: MainWindow) -> None:
+    app = QApplication.instance()
+    window.set_theme("dark")
+    assert app.palette().color(QPalette.ColorRole.Window).lightness() < 80
+    window.set_theme("high-contrast")
+    assert app.palette().color(QPalette.ColorRole.Window).name() == "#000000"
+    assert app.palette().color(QPalette.ColorRole.Highlight).name() == "#ffff00"
+    window.set_theme("light")
+    assert app.palette().color(QPalette.ColorRole.Window).lightness() > 200
+
+
+def test_tabs_position_zoom_and_theme_come_back_after_a_restart(
+    qtbot: QtBot, paths: AppPaths
+) -> None:
+    first = open_window(qtbot, paths)
+    tab = open_guide(qtbot, first)
+    first.open_document(PACK, "devon-digital-engagement")
+    first.tabs.setCurrentIndex(0)
+    tab.view.set_zoom(1.5)
+    tab.go_to_page(9)
+    qtbot.waitUntil(lambda: tab.view.current_page() == 9)
+    first.set_theme("dark")
+    first.close()
+
+    second = open_window(qtbot, paths)
+    try:
+        titles = [second.tabs.tabText(i) for i in range(second.tabs.count())]
+        assert titles == ["Local by Social: a guide for council staff",
+                          "Devon County Council: digital engagement (illustrative case study)"]
+        restored = second.current_tab()
+        qtbot.waitUntil(lambda: restored.view.page_count() > 0, timeout=10_000)
+        qtbot.waitUntil(lambda: restored.view.current_page() == 9, timeout=10_000)
+        assert restored.view.zoom() == pytest.approx(1.5)
+        assert QApplication.instance().property("casebook_theme") == "dark"
+    finally:
+        second.set_theme("light")
+        second.close()
+
+
+def test_importing_a_good_pack_adds_it_to_the_library(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    update = sample_pack(tmp_path / "build", edition="1.1.0")
+    job = window.import_pack(update)
+    with qtbot.waitSignal(job.finished, timeout=60_000) as blocker:
+        pass
+    assert blocker.args[0] is True, blocker.args[1]
+    qtbot.waitUntil(lambda: "1.1.0" in window.library.topLevelItem(0).text(0))
+
+
+def test_a_refused_pack_shows_the_reason_and_changes_nothing(
+    qtbot: QtBot, window: MainWindow, packs: PackFactory
+) -> None:
+    spec = packs.spec()
+    spec.files["documents/guide.pdf"] = b"<html><body>not a pdf</body></html>"
+    hostile = packs.write(spec, sign=False)
+    job = window.import_pack(hostile, allow_unsigned=True)
+    with qtbot.waitSignal(job.finished, timeout=60_000) as blocker:
+        pass
+    assert blocker.args[0] is False
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox) is not None)
+    box = window.findChild(QMessageBox)
+    assert "not a PDF" in box.text()
+    box.close()
+    assert window.library.topLevelItemCount() == 1
+
+
+def test_an_unsigned_pack_asks_before_installing_anyway(
+    qtbot: QtBot, window: MainWindow, packs: PackFactory
+) -> None:
+    unsigned = packs.write(packs.spec(), sign=False)
+    job = window.import_pack(unsigned)
+    with qtbot.waitSignal(job.finished, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox) is not None)
+    box = window.findChild(QMessageBox)
+    assert "not signed" in box.text()
+    anyway = next(b for b in box.buttons() if b.text() == "Install anyway")
+    anyway.click()
+    qtbot.waitUntil(lambda: window.library.topLevelItemCount() == 2, timeout=60_000)
+    titles = [window.library.topLevelItem(i).text(0) for i in range(2)]
+    assert any("unverified" in title for title in titles)
+
+
+def test_reading_mode_hides_the_chrome_and_escape_brings_it_back(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    open_guide(qtbot, window)
+    window.reading_action.trigger()
+    assert not window.menuBar().isVisible() and not window.library_dock.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert window.menuBar().isVisible() and window.library_dock.isVisible()
+
+
+def test_every_interactive_control_has_an_accessible_name(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    open_guide(qtbot, window)
+    window.open_document(PACK, "kent-digital-technology")
+    window.find_action.trigger()
+    window.search_action.trigger()
+    unnamed = []
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisible() or widget.focusPolicy() == Qt.FocusPolicy.NoFocus:
+            continue
+        interface = QAccessible.queryAccessibleInterface(widget)
+        name = interface.text(QAccessible.Text.Name) if interface else ""
+        if not name.strip():
+            unnamed.append(f"{type(widget).__name__} {widget.objectName()!r}")
+    assert unnamed == []

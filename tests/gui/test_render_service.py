@@ -1,0 +1,187 @@
+"""The render service: a real worker process rendering real PDFs, killed and hung on purpose."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QImage
+
+from desktop_app.gui.pdf.image_cache import ImageCache
+from desktop_app.gui.pdf.render_service import RenderService
+from tests.packfactory import make_pdf
+
+PAGES = [f"Page {n + 1}. Residents were asked about the parks." for n in range(6)]
+
+
+@pytest.fixture
+def service(qtbot) -> Iterator[RenderService]:
+    svc = RenderService(timeout=10)
+    yield svc
+    svc.close()
+
+
+def _open(qtbot, service: RenderService, key: str = "doc", pages: list[str] = PAGES) -> object:
+    with qtbot.waitSignal(service.opened, timeout=10_000) as blocker:
+        service.open_document(key, make_pdf(pages))
+    return blocker.args[1]
+
+
+def _collect(service: RenderService) -> list[tuple[str, int, float]]:
+    seen: list[tuple[str, int, float]] = []
+    service.rendered.connect(lambda key, page, scale, _: seen.append((key, page, scale)))
+    return seen
+
+
+def test_open_reports_pages_and_renders_pixels(qtbot, service: RenderService) -> None:
+    info = _open(qtbot, service)
+    assert info.page_count == 6
+    assert info.sizes[0] == (595.0, 842.0)
+    assert info.labels[:2] == ("1", "2")
+
+    with qtbot.waitSignal(service.rendered, timeout=10_000) as blocker:
+        service.request_pages("doc", [1], 0.5, device_pixel_ratio=2.0)
+    key, page, scale, image = blocker.args
+    assert (key, page, scale) == ("doc", 1, 0.5)
+    assert (image.width(), image.height()) == (298, 421)
+    assert image.devicePixelRatio() == 2.0
+    assert service.cached("doc", 1, 0.5) is not None
+    # Some pixels are text (dark), most are paper (white).
+    dark = sum(1 for x in range(298) for y in range(60)
+               if image.pixelColor(x, y).lightness() < 160)
+    assert dark > 30
+    assert image.pixelColor(5, 5).lightness() == 255
+
+
+def test_newer_requests_replace_pending_ones(qtbot, service: RenderService) -> None:
+    seen = _collect(service)
+    service.open_document("doc", make_pdf(PAGES))
+    # While the open is with the worker, the reader scrolls from page 1 on to page 6:
+    service.request_pages("doc", [0, 1, 2, 3], 0.3)
+    service.request_pages("doc", [5], 0.3)
+    qtbot.waitUntil(service.is_idle, timeout=10_000)
+    assert seen == [("doc", 5, 0.3)]
+
+
+def test_search_returns_rectangles_per_page(qtbot, service: RenderService) -> None:
+    _open(qtbot, service)
+    with qtbot.waitSignal(service.found, timeout=10_000) as blocker:
+        service.search("doc", 2, "parks")
+    key, page, text, rects = blocker.args
+    assert (key, page, text) == ("doc", 2, "parks")
+    assert len(rects) == 1
+    x0, y0, x1, y1 = rects[0]
+    assert 56 <= x0 < x1 <= 539 and 56 <= y0 < y1 < 100
+
+
+def test_damaged_pdf_fails_to_open(qtbot, service: RenderService) -> None:
+    with qtbot.waitSignal(service.open_failed, timeout=10_000) as blocker:
+        service.open_document("bad", b"%PDF-1.7 garbage")
+    assert blocker.args[0] == "bad"
+    assert "cannot be opened" in blocker.args[1]
+    # The worker is still fine for other documents.
+    assert _open(qtbot, service, "good").page_count == 6
+
+
+def test_killed_worker_is_restarted_and_documents_reopened(qtbot, service: RenderService) -> None:
+    _open(qtbot, service)
+    old_pid = service.worker_pid()
+    with qtbot.waitSignal(service.worker_restarted, timeout=10_000):
+        os.kill(old_pid, signal.SIGKILL)
+    assert service.worker_pid() not in (0, old_pid)
+    # The document was opened again in the new worker: pages still render.
+    with qtbot.waitSignal(service.rendered, timeout=10_000) as blocker:
+        service.request_pages("doc", [3], 0.4)
+    assert blocker.args[1] == 3
+
+
+def test_worker_killed_while_rendering_fails_only_that_page(qtbot, service: RenderService) -> None:
+    _open(qtbot, service)
+    seen = _collect(service)
+    failed: list[int] = []
+    service.render_failed.connect(lambda key, page, message: failed.append(page))
+    service.request_pages("doc", [0, 1, 2], 3.0)  # big enough to be mid-render when killed
+    os.kill(service.worker_pid(), signal.SIGKILL)
+    qtbot.waitUntil(service.is_idle, timeout=10_000)
+    assert failed == [0]
+    assert [page for _, page, _ in seen] == [1, 2]
+
+
+def test_hung_page_times_out_and_the_gui_keeps_running(
+    qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASEBOOK_TEST_HOOKS", "1")
+    monkeypatch.setenv("CASEBOOK_TEST_HANG_PAGE", "2")  # the worker sleeps on page 3
+    svc = RenderService(timeout=0.8)
+    try:
+        _open(qtbot, svc)
+        old_pid = svc.worker_pid()
+        seen = _collect(svc)
+        failed: list[tuple[int, str]] = []
+        svc.render_failed.connect(lambda key, page, message: failed.append((page, message)))
+        ticks: list[float] = []
+        timer = QTimer()
+        timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+        timer.start(10)
+        start = time.monotonic()
+        with qtbot.waitSignals([svc.render_failed, svc.worker_restarted], timeout=10_000):
+            svc.request_pages("doc", [1, 2, 3], 0.4)
+        elapsed = time.monotonic() - start
+        timer.stop()
+        assert len(failed) == 1 and failed[0][0] == 2
+        assert "too long" in failed[0][1]
+        assert 0.7 < elapsed < 5
+        # The event loop ran all along: no gap between timer ticks anywhere near the timeout.
+        gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
+        assert len(ticks) > elapsed / 0.01 * 0.3 and max(gaps) < 0.3
+        assert svc.worker_pid() != old_pid
+        qtbot.waitUntil(lambda: [p for _, p, _ in seen] == [1, 3], timeout=10_000)
+        # Asked again, the hung page is not sent to the worker a second time.
+        with qtbot.waitSignal(svc.render_failed, timeout=2_000):
+            svc.request_pages("doc", [2], 0.4)
+        assert svc.restarts() == 1
+    finally:
+        svc.close()
+
+
+def test_close_stops_the_worker(qtbot) -> None:
+    svc = RenderService()
+    qtbot.waitUntil(lambda: svc.worker_pid() != 0, timeout=5_000)
+    pid = svc.worker_pid()
+    svc.close()
+    with pytest.raises(ProcessLookupError):  # exited and reaped
+        os.kill(pid, 0)
+
+
+def test_worker_does_not_import_qt() -> None:
+    code = ("import sys, desktop_app.gui.pdf.render_worker; "
+            "print(any(m.startswith('PySide6') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                             os.path.abspath(__file__)))))
+    assert out.stdout.strip() == "False"
+
+
+def test_image_cache_is_bounded_and_least_recently_used(qtbot) -> None:
+    def image() -> QImage:
+        img = QImage(100, 100, QImage.Format.Format_RGB888)  # 30,000 bytes
+        img.fill(0)
+        return img
+
+    cache = ImageCache(limit_bytes=100_000)
+    for page in range(3):
+        cache.put(("d", page, 1.0), image())
+    assert cache.get(("d", 0, 1.0)) is not None  # page 0 is now the most recent
+    cache.put(("d", 3, 1.0), image())
+    assert ("d", 1, 1.0) not in cache and ("d", 0, 1.0) in cache
+    assert cache.size_bytes <= 100_000
+    assert cache.any_scale("d", 0, 2.0) is not None
+    cache.drop_document("d")
+    assert len(cache) == 0 and cache.size_bytes == 0
