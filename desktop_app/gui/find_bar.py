@@ -60,7 +60,8 @@ class FindBar(QWidget):
         elif total == 0:
             self.count.setText("No matches")
         else:
-            self.count.setText(f"{current} of {total}" if current else f"{total} matches")
+            matches = "1 match" if total == 1 else f"{total} matches"
+            self.count.setText(f"{current} of {total}" if current else matches)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:

@@ -249,7 +249,7 @@ class MainWindow(QMainWindow):
             tab.external_link_clicked.connect(self.open_external_link)
             tab.document_link_clicked.connect(
                 lambda target, pack=pack_id: self._open_linked(pack, target))
-        index = self.tabs.addTab(tab, tab.title)
+        index = self.tabs.addTab(tab, _short(tab.title))
         self.tabs.setTabToolTip(index, tab.title)
         self.tabs.setCurrentIndex(index)
         self._update_welcome()
@@ -467,6 +467,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(QByteArray(base64.b64decode(state["geometry"])))
         else:
             self.resize(1200, 800)
+            self.resizeDocks([self.library_dock], [300], Qt.Orientation.Horizontal)
         if state.get("window_state"):
             self.restoreState(QByteArray(base64.b64decode(state["window_state"])))
         for saved in state.get("tabs", []):
@@ -488,6 +489,11 @@ class MainWindow(QMainWindow):
             job.cancel()
         self.render_service.close()
         super().closeEvent(event)
+
+
+def _short(title: str, limit: int = 42) -> str:
+    """Tab text: long case-study titles would push the other tabs out of sight."""
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
 def _droppable(path: str) -> bool:

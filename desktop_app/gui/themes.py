@@ -33,6 +33,9 @@ _PALETTES: dict[str, dict[QPalette.ColorRole, str]] = {
         _ROLES.ButtonText: "#ffffff", _ROLES.Highlight: "#ffff00",
         _ROLES.HighlightedText: "#000000", _ROLES.Link: "#00ffff", _ROLES.ToolTipBase: "#000000",
         _ROLES.ToolTipText: "#ffffff", _ROLES.PlaceholderText: "#c0c0c0", _ROLES.Mid: "#ffffff",
+        # Fusion draws frames, scroll bar grooves and handles from these.
+        _ROLES.Dark: "#ffffff", _ROLES.Light: "#ffffff", _ROLES.Shadow: "#ffffff",
+        _ROLES.Midlight: "#ffffff",
     },
 }
 # A visible keyboard focus in every theme (WCAG 2.4.7), which Fusion draws faintly.
@@ -41,7 +44,9 @@ _FOCUS_CSS = {
              "{ border: 2px solid #1f5fbf; }",
     "dark": "QAbstractItemView:focus, QLineEdit:focus, QAbstractScrollArea:focus "
             "{ border: 2px solid #8ab4f8; }",
-    "high-contrast": "QAbstractItemView:focus, QLineEdit:focus, QAbstractScrollArea:focus, "
+    "high-contrast": "QLineEdit { border: 1px solid #ffffff; padding: 2px; } "
+                     "QScrollBar::handle { background: #ffffff; } "
+                     "QAbstractItemView:focus, QLineEdit:focus, QAbstractScrollArea:focus, "
                      "QPushButton:focus, QToolButton:focus { border: 3px solid #ffff00; }",
 }
 

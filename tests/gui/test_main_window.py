@@ -158,7 +158,7 @@ def test_tabs_position_zoom_and_theme_come_back_after_a_restart(
 
     second = open_window(qtbot, paths)
     try:
-        titles = [second.tabs.tabText(i) for i in range(second.tabs.count())]
+        titles = [second.tabs.tabToolTip(i) for i in range(second.tabs.count())]
         assert titles == ["Local by Social: a guide for council staff",
                           "Devon County Council: digital engagement (illustrative case study)"]
         restored = second.current_tab()
