@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from desktop_app.core.library import DocumentRecord, document_bytes, media_bytes
+from desktop_app.core.library import DocumentRecord, document_bytes, media_bytes, page_texts
 from desktop_app.gui.markdown_view import MarkdownView
 from desktop_app.gui.pdf.pdf_view import PdfView
 from desktop_app.gui.pdf.render_service import RenderService
@@ -17,6 +17,7 @@ from desktop_app.gui.pdf.render_service import RenderService
 
 class DocumentTab(QWidget):
     position_changed = Signal()
+    outline_changed = Signal()
     find_counted = Signal(int)
     external_link_clicked = Signal(QUrl)
     document_link_clicked = Signal(str)
@@ -34,6 +35,9 @@ class DocumentTab(QWidget):
             self.view.zoom_changed.connect(lambda _zoom: self.position_changed.emit())
             self.view.find_results.connect(self.find_counted.emit)
             self.view.failed.connect(lambda _message: self.position_changed.emit())
+            self.view.opened.connect(lambda _info: self.outline_changed.emit())
+            self.view.external_link_clicked.connect(
+                lambda url: self.external_link_clicked.emit(QUrl(url)))
         else:
             def load_media(path: str) -> bytes | None:
                 return media_bytes(conn, record, path)
@@ -42,7 +46,8 @@ class DocumentTab(QWidget):
             self.view.document_link_clicked.connect(self.document_link_clicked.emit)
             self.view.verticalScrollBar().valueChanged.connect(
                 lambda _value: self.position_changed.emit())
-        self.view.external_link_clicked.connect(self.external_link_clicked.emit)
+            self.view.external_link_clicked.connect(self.external_link_clicked.emit)
+        self._sections = [(label, anchor) for _n, label, anchor, _t in page_texts(conn, record.id)]
         layout.addWidget(self.view)
         self.setFocusProxy(self.view)
 
@@ -109,6 +114,23 @@ class DocumentTab(QWidget):
                 self.view.go_to_anchor(anchor)
             if words:
                 self.view.highlight_words(words)
+
+    def outline_entries(self) -> list[tuple[int, str, tuple]]:
+        """(level, title, target) for the Contents panel."""
+        if isinstance(self.view, PdfView):
+            return [(entry.level, entry.title, ("page", entry.page, entry.y))
+                    for entry in self.view.outline() if entry.page >= 0]
+        return [(1, label, ("anchor", anchor, label))
+                for label, anchor in self._sections if anchor]
+
+    def go_to_target(self, target: tuple) -> None:
+        kind, where, extra = target
+        if kind == "page" and isinstance(self.view, PdfView):
+            self.view.go_to_page(where, extra)
+        elif (kind == "anchor" and isinstance(self.view, MarkdownView)
+              and not self.view.go_to_anchor(where)):
+            self.view.go_to_section(extra)
+        self.view.setFocus()
 
     def go_to_page(self, index: int) -> None:
         if isinstance(self.view, PdfView):

@@ -40,6 +40,7 @@ from desktop_app.gui.document_tab import DocumentTab, FailedTab
 from desktop_app.gui.errors import show_error
 from desktop_app.gui.find_bar import FindBar
 from desktop_app.gui.library_panel import LibraryPanel
+from desktop_app.gui.outline_panel import OutlinePanel
 from desktop_app.gui.pack_import import AddDocument, CliJob, PackImport, ask_to_allow_unsigned
 from desktop_app.gui.pdf.render_service import RenderService
 from desktop_app.gui.search_panel import SearchPanel
@@ -104,6 +105,10 @@ class MainWindow(QMainWindow):
         self.search_dock = self._dock("Search", self.search_panel,
                                       Qt.DockWidgetArea.RightDockWidgetArea)
         self.search_dock.hide()
+        self.outline = OutlinePanel(self)
+        self.outline.target_activated.connect(self._go_to_outline_target)
+        self.outline_dock = self._dock("Contents", self.outline,
+                                       Qt.DockWidgetArea.LeftDockWidgetArea)
 
         self.position_label = QLabel(self)
         self.position_label.setAccessibleName("Position in document")
@@ -179,6 +184,8 @@ class MainWindow(QMainWindow):
         view.addAction(self.library_dock.toggleViewAction())
         self.library_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+L"))
         view.addAction(self.search_dock.toggleViewAction())
+        view.addAction(self.outline_dock.toggleViewAction())
+        self.outline_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+C"))
         self.reading_action = self._action("&Reading mode", self.toggle_reading_mode, "F11",
                                            "Hide everything but the document (F11 or Esc)")
         self.reading_action.setCheckable(True)
@@ -245,6 +252,7 @@ class MainWindow(QMainWindow):
             tab = FailedTab(doc_id, str(exc), self)
         if isinstance(tab, DocumentTab):
             tab.position_changed.connect(self._update_position)
+            tab.outline_changed.connect(lambda t=tab: self._update_outline(t))
             tab.find_counted.connect(lambda total: self.find_bar.show_count(0, total))
             tab.external_link_clicked.connect(self.open_external_link)
             tab.document_link_clicked.connect(
@@ -282,7 +290,19 @@ class MainWindow(QMainWindow):
         if self.tabs.count():
             self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % self.tabs.count())
 
+    def _update_outline(self, changed: DocumentTab | None = None) -> None:
+        tab = self.current_tab()
+        if changed is not None and changed is not tab:
+            return
+        self.outline.show_entries(tab.outline_entries() if tab else [])
+
+    def _go_to_outline_target(self, target: tuple | None) -> None:
+        tab = self.current_tab()
+        if tab is not None and target:
+            tab.go_to_target(target)
+
     def _current_changed(self, _index: int) -> None:
+        self._update_outline()
         self._update_title()
         self._update_position()
         if self.find_bar.isVisible() and self.find_bar.field.text():
@@ -423,8 +443,8 @@ class MainWindow(QMainWindow):
             bar.setVisible(not self._reading_mode)
         self.tabs.tabBar().setVisible(not self._reading_mode)
         if self._reading_mode:
-            self._docks_before = [d for d in (self.library_dock, self.search_dock)
-                                  if d.isVisible()]
+            self._docks_before = [d for d in (self.library_dock, self.search_dock,
+                                              self.outline_dock) if d.isVisible()]
             for dock in self._docks_before:
                 dock.hide()
             self.showFullScreen()

@@ -19,7 +19,7 @@ from desktop_app.gui.document_tab import DocumentTab
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.paths import AppPaths, resolve_paths
 from desktop_app.sample import BUNDLED_KEYS, sample_pack
-from tests.packfactory import PackFactory
+from tests.packfactory import PackFactory, make_pdf
 
 PACK = "org.casebook.sample.local-by-social"
 
@@ -242,3 +242,44 @@ def test_every_interactive_control_has_an_accessible_name(
         if not name.strip():
             unnamed.append(f"{type(widget).__name__} {widget.objectName()!r}")
     assert unnamed == []
+
+
+def test_contents_panel_lists_the_guide_outline_and_jumps_to_a_chapter(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    tab = open_guide(qtbot, window)
+    qtbot.waitUntil(lambda: window.outline.topLevelItemCount() >= 8, timeout=10_000)
+    chapters = [window.outline.topLevelItem(i).text(0)
+                for i in range(window.outline.topLevelItemCount())]
+    assert "Moderation and risk" in " ".join(chapters)
+    target = next(i for i, title in enumerate(chapters) if "Accessibility" in title)
+    item = window.outline.topLevelItem(target)
+    window.outline.setCurrentItem(item)
+    window.outline.setFocus()
+    qtbot.keyClick(window.outline, Qt.Key.Key_Return)
+    expected = item.data(0, Qt.ItemDataRole.UserRole)[1]
+    qtbot.waitUntil(lambda: tab.view.current_page() == expected)
+
+
+def test_contents_panel_lists_case_study_sections(qtbot: QtBot, window: MainWindow) -> None:
+    window.open_document(PACK, "brent-social-media")
+    titles = [window.outline.topLevelItem(i).text(0)
+              for i in range(window.outline.topLevelItemCount())]
+    assert "What was harder" in titles
+
+
+def test_opening_a_loose_pdf_adds_it_to_my_documents_and_shows_it(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "Committee report.pdf"
+    pdf.write_bytes(make_pdf(["Winter gritting routes", "Appendix"]))
+    job = window.open_path(pdf)
+    with qtbot.waitSignal(job.finished, timeout=60_000) as blocker:
+        pass
+    assert blocker.args[0] is True, blocker.args[1]
+    tab = window.current_tab()
+    assert tab is not None and tab.title == "Committee report"
+    qtbot.waitUntil(lambda: tab.view.page_count() == 2, timeout=10_000)
+    titles = [window.library.topLevelItem(i).text(0)
+              for i in range(window.library.topLevelItemCount())]
+    assert any(title.startswith("My documents") for title in titles)
