@@ -21,7 +21,6 @@ from desktop_app.core.errors import CasebookError
 from desktop_app.core.library import list_documents, list_packs, open_library
 from desktop_app.core.packs import install as installer
 from desktop_app.core.packs import trust
-from desktop_app.core.packs.builder import build_pack, sign_pack
 from desktop_app.core.packs.reader import extract_documents, read_pack
 from desktop_app.core.packs.signing import (
     generate_key,
@@ -259,6 +258,8 @@ def cmd_library(ctx: Context) -> int:
 
 
 def cmd_pack_build(ctx: Context) -> int:
+    from desktop_app.core.packs.builder import build_pack  # PyMuPDF: only for building
+
     key = load_secret_key(ctx.args.key) if ctx.args.key else None
     target = build_pack(ctx.args.source, ctx.args.output, edition=ctx.args.edition, key=key)
     print(target)
@@ -266,6 +267,8 @@ def cmd_pack_build(ctx: Context) -> int:
 
 
 def cmd_pack_sign(ctx: Context) -> int:
+    from desktop_app.core.packs.builder import sign_pack
+
     sign_pack(ctx.args.pack, load_secret_key(ctx.args.key))
     print(f"Signed {ctx.args.pack}.")
     return 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from desktop_app.core.errors import CasebookError
-from desktop_app.core.packs.builder import build_pack
 from desktop_app.core.packs.signing import load_secret_key
 from desktop_app.paths import program_dir
 
@@ -26,6 +25,8 @@ def sample_pack(build_dir: Path, edition: str | None = None) -> Path:
         bundled = sorted((RESOURCES / "packs").glob("*.cbpack"))
         if bundled:
             return bundled[-1]
+    from desktop_app.core.packs.builder import build_pack  # PyMuPDF: only when building
+
     if not SAMPLE_SOURCE.is_dir():
         raise CasebookError(
             "The sample pack is not part of this installation (no content_packs folder)."

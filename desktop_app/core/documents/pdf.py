@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-import pymupdf
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from desktop_app.core.documents import ExtractedDocument, TextUnit, clean_text
 from desktop_app.core.errors import DocumentError
 
-MAX_PAGES = 50_000
-EXTRACTOR = f"pymupdf-{pymupdf.VersionBind}/text"
+if TYPE_CHECKING:
+    import pymupdf
 
-# MuPDF prints repair warnings on stderr; they mean nothing to a reader.
-pymupdf.TOOLS.mupdf_display_errors(False)
-pymupdf.TOOLS.mupdf_display_warnings(False)
+MAX_PAGES = 50_000
+
+
+@cache
+def _mupdf() -> ModuleType:
+    """PyMuPDF, imported on first use: it costs ~80 ms, and the window's process
+    never opens a PDF itself (its render worker does)."""
+    import pymupdf
+
+    # MuPDF prints repair warnings on stderr; they mean nothing to a reader.
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    return pymupdf
+
+
+def extractor_name() -> str:
+    return f"pymupdf-{_mupdf().VersionBind}/text"
 
 
 def open_pdf(data: bytes, name: str) -> pymupdf.Document:
     """Open PDF bytes, refusing anything that is not a PDF a reader could show."""
+    pymupdf = _mupdf()
     # MuPDF sniffs content and would open HTML or an image named guide.pdf as
     # what it really is: insist on the PDF header ourselves.
     if b"%PDF-" not in data[:1024]:
@@ -54,4 +71,4 @@ def extract_pdf(data: bytes, name: str) -> ExtractedDocument:
             units.append(TextUnit(page.number, label, clean_text(text)))
     finally:
         doc.close()
-    return ExtractedDocument(tuple(units), EXTRACTOR)
+    return ExtractedDocument(tuple(units), extractor_name())
