@@ -17,8 +17,10 @@ from pathlib import Path
 from desktop_app import __version__
 from desktop_app.core import my_documents
 from desktop_app.core import search as search_core
+from desktop_app.core.annotations import store as notes_core
+from desktop_app.core.annotations.model import COLOURS, STATES, Annotation
 from desktop_app.core.errors import CasebookError
-from desktop_app.core.library import list_documents, list_packs, open_library
+from desktop_app.core.library import active_document, list_documents, list_packs, open_library
 from desktop_app.core.packs import install as installer
 from desktop_app.core.packs import trust
 from desktop_app.core.packs.reader import extract_documents, read_pack
@@ -145,6 +147,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_search)
 
+    notes = commands.add_parser("notes", help="your highlights and notes")
+    note_actions = notes.add_subparsers(dest="notes_command", metavar="ACTION", required=True)
+    p = note_actions.add_parser("add", help="highlight a passage, with an optional note")
+    p.add_argument("--pack", required=True, help="the pack's id")
+    p.add_argument("--doc", required=True, help="the document's id")
+    p.add_argument("--quote", required=True, help="the exact text to highlight")
+    p.add_argument("--note", default="", help="your note (Markdown allowed)")
+    p.add_argument("--colour", choices=COLOURS, default="yellow")
+    p.add_argument("--tag", action="append", default=[], help="a tag (repeat for more)")
+    p.set_defaults(handler=cmd_notes_add)
+    p = note_actions.add_parser("list", help="list highlights and notes in reading order")
+    p.add_argument("--pack", help="only this pack (its id)")
+    p.add_argument("--doc", help="only this document (its id)")
+    p.add_argument("--state", choices=STATES, help="only those anchored, fuzzy or orphaned")
+    p.add_argument("--deleted", action="store_true", help="include deleted ones")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_notes_list)
+    p = note_actions.add_parser("delete", help="delete a note (undo with 'notes undelete')")
+    p.add_argument("uuid")
+    p.set_defaults(handler=cmd_notes_delete)
+    p = note_actions.add_parser("undelete", help="bring back a deleted note")
+    p.add_argument("uuid")
+    p.set_defaults(handler=cmd_notes_undelete)
+
     p = commands.add_parser("library", help="show the installed packs and their documents")
     p.set_defaults(handler=cmd_library)
     return parser
@@ -187,7 +213,7 @@ def _split_window_arguments(argv: list[str], parser: argparse.ArgumentParser
 
     Returns (options, files) for the window, or (argv, None) for a command.
     """
-    commands = {"demo", "pack", "keys", "docs", "search", "library"}
+    commands = {"demo", "pack", "keys", "docs", "search", "library", "notes"}
     options: list[str] = []
     rest = list(argv)
     while rest and rest[0].startswith("-"):
@@ -298,15 +324,23 @@ def cmd_pack_install(ctx: Context) -> int:
         ctx.conn, ctx.args.pack, allow_unsigned=ctx.args.allow_unsigned, progress=progress
     )
     if as_json:
-        _emit({"event": "done", "pack": result.pack_id, "version": result.version,
-               "outcome": result.outcome, "trust": result.trust,
-               "previous_version": result.previous_version})
+        done = {"event": "done", "pack": result.pack_id, "version": result.version,
+                "outcome": result.outcome, "trust": result.trust,
+                "previous_version": result.previous_version}
+        if result.reanchor:  # only when the reader had notes on the pack
+            done["notes"] = result.reanchor.as_json()
+        _emit(done)
         return 0
     verb = {"installed": "Installed", "updated": "Updated", "restored": "Restored",
             "already-installed": "Already installed:"}[result.outcome]
     since = f" (was {result.previous_version})" if result.previous_version else ""
     print(f"{verb} {result.pack_id} {result.version}{since}: {result.documents} documents, "
           f"{result.pages} pages and sections; {_trust_words(result.trust, result.signer_name)}.")
+    if result.reanchor:
+        r = result.reanchor
+        print(f"Your notes and highlights: {r.kept} in place, {r.moved} moved, "
+              f"{r.fuzzy} to check, {r.orphaned} not found in this version"
+              + (" (casebook notes list --state orphaned)." if r.orphaned else "."))
     return 0
 
 
@@ -386,7 +420,7 @@ def cmd_docs_remove(ctx: Context) -> int:
 def cmd_search(ctx: Context) -> int:
     hits = search_core.search(
         ctx.conn, ctx.args.query, pack_id=ctx.args.pack, doc_id=ctx.args.doc,
-        limit=max(1, min(ctx.args.limit, 500)),
+        limit=max(1, min(ctx.args.limit, 500)), include_notes=True,
     )
     if ctx.args.json:
         print(json.dumps([hit.as_json() for hit in hits], indent=2, ensure_ascii=False))
@@ -397,11 +431,66 @@ def cmd_search(ctx: Context) -> int:
     return 0
 
 
+def cmd_notes_add(ctx: Context) -> int:
+    record = active_document(ctx.conn, ctx.args.pack, ctx.args.doc)
+    note = notes_core.annotate_quote(ctx.conn, record, ctx.args.quote, body=ctx.args.note,
+                                     colour=ctx.args.colour, tags=ctx.args.tag)
+    print(f"Saved {note.kind} {note.uuid} on {record.title}, {_where(note)}.")
+    return 0
+
+
+def cmd_notes_list(ctx: Context) -> int:
+    notes = notes_core.list_annotations(
+        ctx.conn, pack_id=ctx.args.pack, doc_id=ctx.args.doc, state=ctx.args.state,
+        include_deleted=ctx.args.deleted,
+    )
+    if ctx.args.json:
+        print(json.dumps([note.as_json() for note in notes], indent=2, ensure_ascii=False))
+        return 0
+    if not notes:
+        print("No notes or highlights.")
+    for note in notes:
+        state = {"anchored": "", "fuzzy": "  [moved text: check]",
+                 "orphaned": f"  [not found since {note.doc_version}]"}[note.anchor_state]
+        deleted = "  [deleted]" if note.deleted else ""
+        tags = f"  #{' #'.join(note.tags)}" if note.tags else ""
+        print(f"{note.uuid}  {note.pack_id}/{note.doc_id}, {_where(note)}{state}{deleted}")
+        print(f'    "{_one_line(note.quote, 100)}"{tags}')
+        if note.body:
+            print(f"    {_one_line(note.body, 200)}")
+    return 0
+
+
+def cmd_notes_delete(ctx: Context) -> int:
+    note = notes_core.delete_annotation(ctx.conn, ctx.args.uuid)
+    print(f"Deleted {note.kind} {note.uuid}. (Undo: casebook notes undelete {note.uuid})")
+    return 0
+
+
+def cmd_notes_undelete(ctx: Context) -> int:
+    note = notes_core.undelete_annotation(ctx.conn, ctx.args.uuid)
+    print(f"Brought back {note.kind} {note.uuid} ({_where(note)}).")
+    return 0
+
+
+def _where(note: Annotation) -> str:
+    if note.page_label is not None:
+        return f"page {note.page_label}"
+    return f"§ {note.section}" if note.section else "no page"
+
+
+def _one_line(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _print_hits(hits: list[search_core.SearchHit]) -> None:
     bold = sys.stdout.isatty()
     for hit in hits:
         where = f"page {hit.label}" if hit.page is not None else f"§ {hit.section}"
-        print(f"{hit.doc_title} — {where}  ({hit.pack_id}/{hit.doc_id}, score {hit.score:.2f})")
+        mine = f"Your note {hit.note_uuid} on " if hit.is_note else ""
+        print(f"{mine}{hit.doc_title} — {where}  ({hit.pack_id}/{hit.doc_id}, "
+              f"score {hit.score:.2f})")
         print(f"    {_highlight(hit.snippet, hit.highlights, bold)}")
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 
+import pymupdf
+
 CONTENT_TABLES = ("packs", "pack_history", "blobs", "documents", "media", "pages",
-                  "publisher_keys")
+                  "publisher_keys", "annotations", "annotation_history")
 
 
 def content_fingerprint(conn: sqlite3.Connection) -> dict[str, str]:
@@ -22,3 +24,9 @@ def content_fingerprint(conn: sqlite3.Connection) -> dict[str, str]:
         digest.update(repr(tuple(row)).encode())
     result["pages_fts"] = digest.hexdigest()
     return result
+
+
+def grown(rect: list[float]) -> pymupdf.Rect:
+    """Half a point more each side: get_textbox takes characters wholly inside."""
+    x0, y0, x1, y1 = rect
+    return pymupdf.Rect(x0 - 0.5, y0 - 0.5, x1 + 0.5, y1 + 0.5)

@@ -7,6 +7,7 @@ input can raise an SQL or FTS5 error.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import unicodedata
@@ -22,6 +23,8 @@ _OPEN, _CLOSE = SNIPPET_MARKS
 # a prefix term runs on the unstemmed one, where "consultat*" finds "consultation".
 STEMMED_INDEX, WORDS_INDEX = "pages_fts", "pages_words"
 FULL_TEXT_INDEXES = (STEMMED_INDEX, WORDS_INDEX)
+# The reader's notes (quote, note text, tags), indexed the same two ways.
+NOTE_INDEXES = {STEMMED_INDEX: "annotations_fts", WORDS_INDEX: "annotations_words"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class SearchHit:
     snippet: str
     highlights: tuple[tuple[int, int], ...]
     score: float
+    is_note: bool = False  # a hit in one of the reader's own notes, not in the pack text
+    note_uuid: str | None = None
 
     @property
     def page(self) -> int | None:
@@ -54,6 +59,7 @@ class SearchHit:
             "page_label": self.label if self.page is not None else None,
             "section": self.section, "anchor": self.anchor, "snippet": self.snippet,
             "highlights": [list(span) for span in self.highlights], "score": self.score,
+            "is_note": self.is_note, "note": self.note_uuid,
         }
 
 
@@ -146,8 +152,14 @@ def search(
     pack_id: str | None = None,
     doc_id: str | None = None,
     limit: int = 20,
+    include_notes: bool = False,
 ) -> list[SearchHit]:
-    """Ranked hits across the active versions of all installed packs."""
+    """Ranked hits across the active versions of all installed packs.
+
+    With ``include_notes``, hits in the reader's own notes (up to ``limit`` of them)
+    come first, then up to ``limit`` hits in the pack text: bm25 ranks from two
+    indexes do not compare, and a reader searching for words they wrote wants those.
+    """
     query = to_fts_query(text)
     if query is None:
         return []
@@ -155,7 +167,73 @@ def search(
         _SEARCH_SQL_BY_INDEX[index_for(query)],
         {"query": query, "pack": pack_id, "doc": doc_id, "limit": limit},
     )
-    return [_hit(row) for row in rows]
+    hits = [_hit(row) for row in rows]
+    if include_notes:
+        hits = _note_hits(conn, query, pack_id, doc_id, limit) + hits
+    return hits
+
+
+# Notes are kept after their pack is removed, so packs and documents are optional here.
+_NOTES_SQL = """
+SELECT a.uuid, a.pack_id, coalesce(k.title, a.pack_id) AS pack_title, a.doc_id,
+       coalesce(d.title, a.doc_id) AS doc_title, d.media_type, a.selectors,
+       coalesce(a.unit, 0) AS number, coalesce(a.unit_label, '') AS label,
+       snippet({index}, -1, '{open}', '{close}', '…', 24) AS snippet,
+       {index}.rank AS rank
+FROM {index}
+JOIN annotations a ON a.uuid = {index}.uuid
+LEFT JOIN packs k ON k.pack_id = a.pack_id AND k.active = 1
+LEFT JOIN documents d ON d.pack_id = a.pack_id AND d.pack_version = k.version
+                     AND d.doc_id = a.doc_id
+WHERE {index} MATCH :query AND a.deleted IS NULL
+  AND (:pack IS NULL OR a.pack_id = :pack)
+  AND (:doc IS NULL OR a.doc_id = :doc)
+ORDER BY {index}.rank
+LIMIT :limit
+"""
+_NOTES_SQL_BY_INDEX = {
+    pages: _NOTES_SQL.format(index=notes, open=_OPEN, close=_CLOSE)
+    for pages, notes in NOTE_INDEXES.items()
+}
+
+
+def search_notes(
+    conn: sqlite3.Connection,
+    text: str,
+    *,
+    pack_id: str | None = None,
+    doc_id: str | None = None,
+    limit: int = 20,
+) -> list[SearchHit]:
+    """Ranked hits in the reader's notes and highlights (their quote, text and tags)."""
+    query = to_fts_query(text)
+    return [] if query is None else _note_hits(conn, query, pack_id, doc_id, limit)
+
+
+def _note_hits(
+    conn: sqlite3.Connection, query: str, pack_id: str | None, doc_id: str | None, limit: int
+) -> list[SearchHit]:
+    rows = conn.execute(
+        _NOTES_SQL_BY_INDEX[index_for(query)],
+        {"query": query, "pack": pack_id, "doc": doc_id, "limit": limit},
+    )
+    hits = []
+    for row in rows:
+        selectors = json.loads(row["selectors"])
+        kinds = {selector.get("type"): selector for selector in selectors}
+        fragment = kinds.get("FragmentSelector", {})
+        snippet, highlights = _split_marks(row["snippet"])
+        hits.append(SearchHit(
+            pack_id=row["pack_id"], pack_title=row["pack_title"], doc_id=row["doc_id"],
+            doc_title=row["doc_title"],
+            # The document may be gone (pack removed): its selectors still say what it was.
+            media_type=row["media_type"] or (
+                "application/pdf" if "PageSelector" in kinds else "text/markdown"),
+            unit=row["number"], label=row["label"], anchor=fragment.get("value") or None,
+            snippet=snippet, highlights=highlights, score=round(-row["rank"], 4),
+            is_note=True, note_uuid=row["uuid"],
+        ))
+    return hits
 
 
 def _hit(row: sqlite3.Row) -> SearchHit:

@@ -12,6 +12,13 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop_app.core.annotations.reanchor import (
+    ReanchorReport,
+    TargetDocument,
+    documents_from_store,
+    prepare_reanchor,
+    target_document,
+)
 from desktop_app.core.documents import ExtractedDocument
 from desktop_app.core.errors import NotInstalledError, PackError, SignatureError
 from desktop_app.core.packs.archive import Limits
@@ -32,6 +39,8 @@ class InstallResult:
     signer_name: str | None
     documents: int
     pages: int
+    # How the reader's annotations fared on the new version; None when none moved.
+    reanchor: ReanchorReport | None = None
 
 
 def install_pack(
@@ -60,21 +69,40 @@ def install_pack(
         if kept["active"]:
             return _result(conn, pack, active, "already-installed")
         # The newer version kept after a rollback: switch back without re-reading.
+        version = str(manifest.version)
+        plan = prepare_reanchor(conn, manifest.id, version,
+                                documents_from_store(conn, manifest.id, version))
         with transaction(conn):
-            _switch_active(conn, manifest.id, active, str(manifest.version))
-        return _result(conn, pack, active, "restored")
+            _switch_active(conn, manifest.id, active, version)
+            reanchor = plan.apply(conn)
+        return _result(conn, pack, active, "restored", reanchor)
 
     extracted = extract_documents(pack, progress)
     if progress:
         progress("Saving to the library", 0, 1)
+    # Matching quotes and measuring PDF rectangles happen before the transaction;
+    # the plan is written inside it, so the update and its annotations commit together.
+    plan = prepare_reanchor(conn, manifest.id, str(manifest.version),
+                            _targets(pack, extracted))
     with transaction(conn):
         _store_version(conn, pack, manifest_sha, extracted)
         _switch_active(conn, manifest.id, active, str(manifest.version))
         _record_history(conn, pack, manifest_sha)
         _prune(conn, manifest.id, keep={str(manifest.version), active})
+        reanchor = plan.apply(conn)
     if progress:
         progress("Installed", 1, 1)
-    return _result(conn, pack, active, "updated" if active else "installed")
+    return _result(conn, pack, active, "updated" if active else "installed", reanchor)
+
+
+def _targets(
+    pack: VerifiedPack, extracted: dict[str, ExtractedDocument]
+) -> dict[str, TargetDocument]:
+    return {
+        doc.id: target_document(doc.id, extracted[doc.id], doc.media_type,
+                                lambda path=doc.path: pack.files[path])
+        for doc in pack.manifest.documents
+    }
 
 
 def rollback_pack(conn: sqlite3.Connection, pack_id: str) -> tuple[str, str]:
@@ -94,13 +122,19 @@ def rollback_pack(conn: sqlite3.Connection, pack_id: str) -> tuple[str, str]:
             f"{pack_id} {active} has no earlier version kept to roll back to."
         )
     target = max(others, key=PackVersion.parse)
+    # The anchors annotations had on that version come back from their history.
+    plan = prepare_reanchor(conn, pack_id, target, documents_from_store(conn, pack_id, target))
     with transaction(conn):
         _switch_active(conn, pack_id, active, target)
+        plan.apply(conn)
     return active, target
 
 
 def remove_pack(conn: sqlite3.Connection, pack_id: str) -> list[str]:
     """Remove every version of a pack; returns the versions removed.
+
+    The reader's annotations stay (they reference no pack row): reinstalling the
+    pack re-anchors them.
 
     What was seen of the pack (highest version, signer) stays in ``pack_history``
     so that a removed pack cannot come back older or unsigned.
@@ -302,7 +336,8 @@ def _drop_unused_blobs(conn: sqlite3.Connection) -> None:
 
 
 def _result(
-    conn: sqlite3.Connection, pack: VerifiedPack, previous: str | None, outcome: str
+    conn: sqlite3.Connection, pack: VerifiedPack, previous: str | None, outcome: str,
+    reanchor: ReanchorReport | None = None,
 ) -> InstallResult:
     version = str(pack.manifest.version)
     row = conn.execute(
@@ -319,4 +354,5 @@ def _result(
         signer_name=pack.signature.signer_name,
         documents=row["documents"],
         pages=row["pages"],
+        reanchor=reanchor,
     )

@@ -125,6 +125,93 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        2,
+        "Annotations: highlights and notes, their anchors on earlier versions, note search",
+        (
+            # No foreign key to packs or documents: a reader's notes outlive the pack
+            # version they were made on (updates prune old versions, packs get removed).
+            # quote, unit, unit_label and text_start repeat what the selectors say, for
+            # search, listing and reading order without parsing JSON.
+            """CREATE TABLE annotations (
+                uuid TEXT PRIMARY KEY,
+                pack_id TEXT NOT NULL,
+                doc_id TEXT NOT NULL,
+                doc_version TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('highlight', 'note')),
+                selectors TEXT NOT NULL CHECK (json_valid(selectors)),
+                extractor TEXT NOT NULL,
+                text_sha256 TEXT NOT NULL,
+                quote TEXT NOT NULL,
+                unit INTEGER,
+                unit_label TEXT,
+                text_start INTEGER,
+                body TEXT NOT NULL DEFAULT '',
+                colour TEXT NOT NULL DEFAULT 'yellow'
+                    CHECK (colour IN ('yellow', 'green', 'blue', 'pink', 'orange')),
+                tags TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(tags)),
+                created TEXT NOT NULL,
+                updated TEXT NOT NULL,
+                deleted TEXT,
+                anchor_state TEXT NOT NULL
+                    CHECK (anchor_state IN ('anchored', 'fuzzy', 'orphaned')),
+                anchor_score REAL NOT NULL
+            ) STRICT""",
+            "CREATE INDEX annotations_doc ON annotations (pack_id, doc_id, text_start)",
+            # The selectors an annotation had on each earlier version, so a rollback
+            # brings the old anchors back instead of re-anchoring onto old text.
+            """CREATE TABLE annotation_history (
+                uuid TEXT NOT NULL REFERENCES annotations (uuid) ON DELETE CASCADE,
+                doc_version TEXT NOT NULL,
+                selectors TEXT NOT NULL CHECK (json_valid(selectors)),
+                extractor TEXT NOT NULL,
+                text_sha256 TEXT NOT NULL,
+                anchor_state TEXT NOT NULL
+                    CHECK (anchor_state IN ('anchored', 'fuzzy', 'orphaned')),
+                anchor_score REAL NOT NULL,
+                recorded_at TEXT NOT NULL,
+                PRIMARY KEY (uuid, doc_version)
+            ) STRICT""",
+            # Notes are part of library search, with the same two tokenizers as pages:
+            # stemmed for words and phrases, unstemmed with prefixes for 'prefix*'.
+            # Not external-content: annotations has no stable integer rowid (a TEXT
+            # primary key's rowid may change on VACUUM), so the uuid is kept here.
+            """CREATE VIRTUAL TABLE annotations_fts USING fts5 (
+                uuid UNINDEXED, quote, body, tags,
+                tokenize = 'porter unicode61 remove_diacritics 2'
+            )""",
+            """CREATE VIRTUAL TABLE annotations_words USING fts5 (
+                uuid UNINDEXED, quote, body, tags,
+                tokenize = 'unicode61 remove_diacritics 2',
+                prefix = '2 3'
+            )""",
+            """CREATE TRIGGER annotations_index_insert AFTER INSERT ON annotations BEGIN
+                INSERT INTO annotations_fts (uuid, quote, body, tags) VALUES (new.uuid,
+                    new.quote, new.body,
+                    (SELECT group_concat(value, ' ') FROM json_each(new.tags)));
+                INSERT INTO annotations_words (uuid, quote, body, tags) VALUES (new.uuid,
+                    new.quote, new.body,
+                    (SELECT group_concat(value, ' ') FROM json_each(new.tags)));
+            END""",
+            # Only when the indexed text changes: re-anchoring updates every row.
+            """CREATE TRIGGER annotations_index_update AFTER UPDATE ON annotations
+            WHEN old.quote IS NOT new.quote OR old.body IS NOT new.body
+                OR old.tags IS NOT new.tags BEGIN
+                DELETE FROM annotations_fts WHERE uuid = old.uuid;
+                DELETE FROM annotations_words WHERE uuid = old.uuid;
+                INSERT INTO annotations_fts (uuid, quote, body, tags) VALUES (new.uuid,
+                    new.quote, new.body,
+                    (SELECT group_concat(value, ' ') FROM json_each(new.tags)));
+                INSERT INTO annotations_words (uuid, quote, body, tags) VALUES (new.uuid,
+                    new.quote, new.body,
+                    (SELECT group_concat(value, ' ') FROM json_each(new.tags)));
+            END""",
+            """CREATE TRIGGER annotations_index_delete AFTER DELETE ON annotations BEGIN
+                DELETE FROM annotations_fts WHERE uuid = old.uuid;
+                DELETE FROM annotations_words WHERE uuid = old.uuid;
+            END""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
