@@ -10,7 +10,8 @@ import pytest
 
 from desktop_app.core.annotations import reanchor as reanchor_module
 from desktop_app.core.annotations.anchoring import anchor
-from desktop_app.core.annotations.model import Annotation
+from desktop_app.core.annotations.model import Annotation, AnnotationError
+from desktop_app.core.annotations.review import confirm_place
 from desktop_app.core.annotations.store import annotate_quote, get_annotation, list_annotations
 from desktop_app.core.annotations.text import DocumentText, Unit
 from desktop_app.core.library import active_document, document_bytes, list_packs, open_library
@@ -240,3 +241,18 @@ def test_sample_update_keeps_moves_and_orphans_notes_and_rollback_restores_them(
             "anchored", made_on_new.selectors)
     finally:
         conn.close()
+
+
+def test_the_reader_can_confirm_a_fuzzy_place_but_not_an_orphan(
+    store: sqlite3.Connection, packs: PackFactory
+) -> None:
+    install_pack(store, packs.write(packs.spec(guide_pages=[
+        "Publish your house rules, and review them every year with residents."])))
+    note = annotate(store, "review them every year with residents")
+    update(store, packs, ["Publish your house rules, and review them each year with residents."])
+    moved = get_annotation(store, note.uuid)
+    assert moved.anchor_state == "fuzzy"
+
+    assert confirm_place(store, note.uuid).anchor_state == "anchored"
+    with pytest.raises(AnnotationError, match="Only a note marked"):
+        confirm_place(store, note.uuid)
