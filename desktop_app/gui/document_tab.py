@@ -7,10 +7,15 @@ import sqlite3
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from desktop_app.core.annotations.describe import find_quote
+from desktop_app.core.annotations.model import Annotation
+from desktop_app.core.annotations.text import DocumentText, document_text
 from desktop_app.core.library import DocumentRecord, document_bytes, media_bytes, page_texts
 from desktop_app.gui.markdown_view import MarkdownView
+from desktop_app.gui.notes_panel import SWATCHES
 from desktop_app.gui.pdf.pdf_view import PdfView
 from desktop_app.gui.pdf.render_service import RenderService
 
@@ -48,6 +53,8 @@ class DocumentTab(QWidget):
                 lambda _value: self.position_changed.emit())
             self.view.external_link_clicked.connect(self.external_link_clicked.emit)
         self._sections = [(label, anchor) for _n, label, anchor, _t in page_texts(conn, record.id)]
+        self._conn = conn
+        self._text: DocumentText | None = None
         layout.addWidget(self.view)
         self.setFocusProxy(self.view)
 
@@ -132,6 +139,58 @@ class DocumentTab(QWidget):
             self.view.go_to_section(extra)
         self.view.setFocus()
 
+    # --- the reader's highlights ------------------------------------------------------
+    def text(self) -> DocumentText:
+        """The document's extracted text, as annotations count it (loaded once)."""
+        if self._text is None:
+            self._text = document_text(self._conn, self.record.id)
+        return self._text
+
+    def selected_span(self) -> tuple[int, int] | None:
+        """The selection (or else the current find hit) as offsets in ``text()``."""
+        if isinstance(self.view, PdfView):
+            return self._pdf_span()
+        picked = self.view.selected_quote()
+        if picked is None:
+            return None
+        quote, fraction = picked
+        text = self.text()
+        spans = []
+        while (span := find_quote(text, quote, nth=len(spans))) is not None and len(spans) < 500:
+            spans.append(span)
+        if not spans:
+            return None
+        # The same words can occur more than once: take the one where the selection is.
+        return min(spans, key=lambda span: abs(span[0] / max(1, len(text.text)) - fraction))
+
+    def _pdf_span(self) -> tuple[int, int] | None:
+        selection = self.view.selection() if hasattr(self.view, "selection") else None
+        if selection is None and hasattr(self.view, "select_find_hit"):
+            self.view.select_find_hit()
+            selection = self.view.selection()
+        if selection is None:
+            return None
+        offset = self.text().starts[selection.page]
+        return offset + selection.start, offset + selection.end
+
+    def show_annotations(self, notes: list[Annotation]) -> None:
+        placed = [n for n in notes if n.anchor_state != "orphaned" and n.start is not None]
+        if isinstance(self.view, PdfView):
+            if hasattr(self.view, "set_annotations"):
+                self.view.set_annotations([pdf_mark(n) for n in placed])
+            return
+        length = max(1, len(self.text().text))
+        self.view.set_annotation_marks(
+            [(n.quote, n.start / length, QColor(SWATCHES[n.colour])) for n in placed])
+
+    def go_to_note(self, note: Annotation) -> None:
+        if isinstance(self.view, PdfView):
+            if note.page_index is not None:
+                self.view.go_to_page(note.page_index)
+        elif note.section_anchor:
+            self.view.go_to_anchor(note.section_anchor)
+        self.view.setFocus()
+
     def go_to_page(self, index: int) -> None:
         if isinstance(self.view, PdfView):
             self.view.go_to_page(index)
@@ -156,3 +215,10 @@ class FailedTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(label)
         layout.addStretch(1)
+
+
+def pdf_mark(note: Annotation) -> object:
+    """A saved highlight as the PDF view paints it."""
+    from desktop_app.gui.pdf.annotations import AnnotationMark
+
+    return AnnotationMark.from_annotation(note)

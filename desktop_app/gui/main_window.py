@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app import __version__
+from desktop_app.core.annotations.model import COLOURS, Annotation
+from desktop_app.core.annotations.store import create_annotation, list_annotations
 from desktop_app.core.errors import CasebookError
 from desktop_app.core.library import active_document
 from desktop_app.core.search import SearchHit
@@ -40,6 +42,7 @@ from desktop_app.gui.document_tab import DocumentTab, FailedTab
 from desktop_app.gui.errors import show_error
 from desktop_app.gui.find_bar import FindBar
 from desktop_app.gui.library_panel import LibraryPanel
+from desktop_app.gui.notes_panel import NotesPanel, swatch
 from desktop_app.gui.outline_panel import OutlinePanel
 from desktop_app.gui.pack_import import AddDocument, CliJob, PackImport, ask_to_allow_unsigned
 from desktop_app.gui.pdf.render_service import RenderService
@@ -105,6 +108,13 @@ class MainWindow(QMainWindow):
         self.search_dock = self._dock("Search", self.search_panel,
                                       Qt.DockWidgetArea.RightDockWidgetArea)
         self.search_dock.hide()
+        self.notes_panel = NotesPanel(conn, self)
+        self.notes_panel.note_activated.connect(self.open_note)
+        self.notes_panel.notes_changed.connect(self._show_annotations)
+        self.notes_dock = self._dock("Notes", self.notes_panel,
+                                     Qt.DockWidgetArea.RightDockWidgetArea)
+        self.notes_dock.hide()
+        self._highlight_colour = "yellow"
         self.outline = OutlinePanel(self)
         self.outline.target_activated.connect(self._go_to_outline_target)
         self.outline_dock = self._dock("Contents", self.outline,
@@ -166,6 +176,33 @@ class MainWindow(QMainWindow):
         self.search_action = self._action("&Search library…", self.open_library_search,
                                           "Ctrl+Shift+F")
         edit.addAction(self.search_action)
+        edit.addSeparator()
+        undo = self.notes_panel.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.notes_panel.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        edit.addActions([undo, redo])
+
+        notes = menus.addMenu("&Notes")
+        self.highlight_action = self._action(
+            "&Highlight selection", lambda: self.highlight(), "Ctrl+Shift+H",
+            "Highlight the selected text, or the current find result")
+        self.note_action = self._action(
+            "Highlight with &note…", lambda: self.highlight(with_note=True), "Ctrl+Shift+N",
+            "Highlight the selected text (or the current find result) and write a note")
+        notes.addActions([self.highlight_action, self.note_action])
+        colours = notes.addMenu("Highlight &colour")
+        self.colour_group = QActionGroup(self)
+        for name in COLOURS:
+            action = QAction(swatch(name), name.capitalize(), self, checkable=True)
+            action.setChecked(name == self._highlight_colour)
+            action.triggered.connect(
+                lambda _checked, n=name: setattr(self, "_highlight_colour", n))
+            self.colour_group.addAction(action)
+            colours.addAction(action)
+        notes.addSeparator()
+        notes.addAction(self.notes_dock.toggleViewAction())
+        self.notes_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+M"))
 
         view = menus.addMenu("&View")
         self.zoom_in_action = self._action("Zoom &in", lambda: self._with_tab(DocumentTab.zoom_in),
@@ -214,7 +251,8 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("toolbar-main")
         toolbar.setAccessibleName("Main toolbar")
         for action in (self.import_action, self.zoom_out_action, self.zoom_in_action,
-                       self.find_action, self.search_action, self.reading_action):
+                       self.find_action, self.search_action, self.highlight_action,
+                       self.note_action, self.reading_action):
             toolbar.addAction(action)
         self.toolbar = toolbar
 
@@ -257,6 +295,8 @@ class MainWindow(QMainWindow):
             tab.external_link_clicked.connect(self.open_external_link)
             tab.document_link_clicked.connect(
                 lambda target, pack=pack_id: self._open_linked(pack, target))
+        if isinstance(tab, DocumentTab):
+            tab.show_annotations(list_annotations(self.conn, pack_id=pack_id, doc_id=doc_id))
         index = self.tabs.addTab(tab, _short(tab.title))
         self.tabs.setTabToolTip(index, tab.title)
         self.tabs.setCurrentIndex(index)
@@ -302,6 +342,9 @@ class MainWindow(QMainWindow):
             tab.go_to_target(target)
 
     def _current_changed(self, _index: int) -> None:
+        tab = self.current_tab()
+        self.notes_panel.set_context(tab.record.pack_id if tab else None,
+                                     tab.record.doc_id if tab else None)
         self._update_outline()
         self._update_title()
         self._update_position()
@@ -332,6 +375,43 @@ class MainWindow(QMainWindow):
                                        tab.view.current_page() + 1, 1, tab.record.page_count)
         if ok:
             tab.go_to_page(page - 1)
+
+    # --- the reader's highlights and notes -----------------------------------------------
+    def highlight(self, with_note: bool = False) -> Annotation | None:
+        tab = self.current_tab()
+        if tab is None:
+            return None
+        span = tab.selected_span()
+        if span is None:
+            self.statusBar().showMessage(
+                "Select some text first (or find it with Ctrl+F), then highlight it.", 6000)
+            return None
+        body = ""
+        if with_note:
+            body, ok = QInputDialog.getMultiLineText(self, "New note", "Your note:")
+            if not ok:
+                return None
+        try:
+            note = create_annotation(self.conn, tab.record, *span, body=body,
+                                     colour=self._highlight_colour)
+        except CasebookError as exc:
+            show_error(self, exc)
+            return None
+        self.notes_panel.record_created(note)
+        self.statusBar().showMessage(f"Highlighted “{note.quote[:60]}”.", 6000)
+        return note
+
+    def _show_annotations(self) -> None:
+        for index in range(self.tabs.count()):
+            tab = self.tab_at(index)
+            if isinstance(tab, DocumentTab):
+                tab.show_annotations(list_annotations(
+                    self.conn, pack_id=tab.record.pack_id, doc_id=tab.record.doc_id))
+
+    def open_note(self, note: Annotation) -> None:
+        tab = self.open_document(note.pack_id, note.doc_id)
+        if tab is not None:
+            tab.go_to_note(note)
 
     # --- find and search ----------------------------------------------------------------
     def open_find(self) -> None:
@@ -444,7 +524,8 @@ class MainWindow(QMainWindow):
         self.tabs.tabBar().setVisible(not self._reading_mode)
         if self._reading_mode:
             self._docks_before = [d for d in (self.library_dock, self.search_dock,
-                                              self.outline_dock) if d.isVisible()]
+                                              self.outline_dock, self.notes_dock)
+                                  if d.isVisible()]
             for dock in self._docks_before:
                 dock.hide()
             self.showFullScreen()

@@ -174,6 +174,7 @@ class MarkdownView(QTextBrowser):
     def __init__(self, html: str, load_media: Callable[[str], bytes | None],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._annotation_selections: list[QTextEdit.ExtraSelection] = []
         self._image_boxes: list[tuple[int, float, float]] = []
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
@@ -501,8 +502,45 @@ class MarkdownView(QTextBrowser):
             bar = self.verticalScrollBar()
             bar.setValue(bar.value() + rect.center().y() - viewport.height() // 2)
 
+    # --- the reader's highlights ----------------------------------------------------
+    def set_annotation_marks(self, marks: list[tuple[str, float, QColor]]) -> None:
+        """Paint saved highlights: (quote, where it is as a fraction of the text, colour).
+
+        The stored text and this document's text differ in white space, so a quote is
+        found by its first line, and among repeats the one nearest its position wins.
+        """
+        self._annotation_selections = []
+        length = max(1, self.document().characterCount())
+        for quote, fraction, colour in marks:
+            first_line = " ".join(next((ln for ln in quote.splitlines() if ln.strip()), "")
+                                  .split())
+            if not first_line:
+                continue
+            cursors = self._collect(first_line)
+            if not cursors:
+                continue
+            best = min(cursors, key=lambda c: abs(c.selectionStart() / length - fraction))
+            selection = QTextEdit.ExtraSelection()
+            selection.cursor = best
+            char_format = QTextCharFormat()
+            char_format.setBackground(colour)
+            char_format.setForeground(QColor("black"))  # readable on light colours in dark themes
+            selection.format = char_format
+            self._annotation_selections.append(selection)
+        self._paint_hits()
+
+    def selected_quote(self) -> tuple[str, float] | None:
+        """The selected text and where it starts, as a fraction of the text."""
+        cursor = self.textCursor()
+        if not cursor.hasSelection():
+            return None
+        text = cursor.selectedText().replace("\u2029", "\n").replace("\u2028", "\n")
+        if not text.strip():
+            return None
+        return text, cursor.selectionStart() / max(1, self.document().characterCount())
+
     def _paint_hits(self) -> None:
-        selections = []
+        selections = list(self._annotation_selections)
         for index, hit in enumerate(self._hits):
             selection = QTextEdit.ExtraSelection()
             selection.cursor = hit

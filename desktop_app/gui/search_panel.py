@@ -67,7 +67,8 @@ def place_text(hit: SearchHit) -> str:
 
 def hit_html(hit: SearchHit) -> str:
     """One result as rich text; every piece of pack text is escaped before tags are added."""
-    return (f"<b>{escape(hit.doc_title)}</b> · {escape(place_text(hit))}"
+    mine = "<i>Your note</i> · " if hit.is_note else ""
+    return (f"{mine}<b>{escape(hit.doc_title)}</b> · {escape(place_text(hit))}"
             f"<br>{marked_html(hit.snippet, hit.highlights)}")
 
 
@@ -116,7 +117,8 @@ class SearchWorker:
                 try:
                     if conn is None:
                         conn = self._connect()
-                    hits = search(conn, job.text, pack_id=job.pack_id, limit=RESULT_LIMIT)
+                    hits = search(conn, job.text, pack_id=job.pack_id, limit=RESULT_LIMIT,
+                                  include_notes=True)
                 except (sqlite3.Error, OSError) as exc:
                     log.warning("Library search for %r failed: %s", job.text, exc)
                     self._emit(self.results.failed, job.seq, f"Search failed: {exc}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,58 +10,11 @@ from PySide6.QtGui import QAccessible, QKeySequence, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from desktop_app.core.library import open_library
-from desktop_app.core.packs.install import install_pack
-from desktop_app.gui.app import build_window
-from desktop_app.gui.document_tab import DocumentTab
 from desktop_app.gui.main_window import MainWindow
-from desktop_app.paths import AppPaths, resolve_paths
-from desktop_app.sample import BUNDLED_KEYS, sample_pack
+from desktop_app.paths import AppPaths
+from desktop_app.sample import sample_pack
+from tests.gui.windows import PACK, open_guide, open_window
 from tests.packfactory import PackFactory, make_pdf
-
-PACK = "org.casebook.sample.local-by-social"
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with the sample pack installed, built once and copied per test."""
-    folder = tmp_path_factory.mktemp("sample-store")
-    conn = open_library(folder / "casebook.sqlite3", BUNDLED_KEYS)
-    install_pack(conn, sample_pack(folder / "build"))
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return folder / "casebook.sqlite3"
-
-
-@pytest.fixture
-def paths(tmp_path: Path, sample_store: Path) -> AppPaths:
-    resolved = resolve_paths(tmp_path / "data")
-    resolved.data_dir.mkdir(parents=True)
-    shutil.copy(sample_store, resolved.store_file)
-    return resolved
-
-
-@pytest.fixture
-def window(qtbot: QtBot, paths: AppPaths) -> Iterator[MainWindow]:
-    win = open_window(qtbot, paths)
-    yield win
-    win.close()
-
-
-def open_window(qtbot: QtBot, paths: AppPaths) -> MainWindow:
-    win = build_window(paths)
-    qtbot.addWidget(win)
-    win.resize(1100, 760)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
-def open_guide(qtbot: QtBot, win: MainWindow) -> DocumentTab:
-    tab = win.open_document(PACK, "guide")
-    assert tab is not None
-    qtbot.waitUntil(lambda: tab.view.page_count() > 0, timeout=10_000)
-    return tab
 
 
 def test_library_lists_the_sample_pack_with_its_documents(window: MainWindow) -> None:

@@ -1,0 +1,141 @@
+"""Highlights and notes in the window: made from a selection or a find result, listed,
+edited, deleted and brought back with undo, and found by library search."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
+from pytestqt.qtbot import QtBot
+
+from desktop_app.core.annotations.store import list_annotations
+from desktop_app.gui.document_tab import DocumentTab
+from desktop_app.gui.main_window import MainWindow
+from tests.gui.windows import PACK
+
+PHRASE = "What was harder"
+
+
+def open_case(qtbot: QtBot, window: MainWindow) -> DocumentTab:
+    tab = window.open_document(PACK, "brent-social-media")
+    assert tab is not None
+    window.notes_dock.show()
+    return tab
+
+
+def select_in_markdown(tab: DocumentTab, words: str) -> None:
+    cursor = tab.view.document().find(words)
+    assert not cursor.isNull()
+    tab.view.setTextCursor(QTextCursor(cursor))
+
+
+def listed(window: MainWindow) -> list[str]:
+    return [window.notes_panel.list.item(i).text() for i in range(window.notes_panel.list.count())]
+
+
+def test_a_selection_becomes_a_highlight_listed_in_the_notes_panel(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    tab = open_case(qtbot, window)
+    select_in_markdown(tab, PHRASE)
+
+    window.highlight_action.trigger()
+
+    [note] = list_annotations(window.conn, pack_id=PACK, doc_id="brent-social-media")
+    assert note.quote == PHRASE and note.colour == "yellow"
+    assert note.section == PHRASE
+    assert any(PHRASE in row for row in listed(window))
+    assert tab.view.extraSelections()  # painted in the text
+
+
+def test_the_current_find_result_can_be_highlighted_from_the_keyboard(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    tab = open_case(qtbot, window)
+    window.find_action.trigger()
+    qtbot.keyClicks(window.find_bar.field, "house rules")
+    qtbot.waitUntil(lambda: "match" in window.find_bar.count.text(), timeout=5_000)
+    qtbot.keyClick(window.find_bar.field, Qt.Key.Key_Return)  # go to the first result
+
+    window.highlight_action.trigger()
+
+    [note] = list_annotations(window.conn, pack_id=PACK, doc_id="brent-social-media")
+    assert note.quote.casefold() == "house rules"
+    assert tab is window.current_tab()
+
+
+def test_undo_removes_a_new_highlight_and_redo_brings_it_back(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    tab = open_case(qtbot, window)
+    select_in_markdown(tab, PHRASE)
+    window.highlight_action.trigger()
+    assert len(listed(window)) == 1
+
+    window.notes_panel.undo_stack.undo()
+    assert listed(window) == []
+    assert list_annotations(window.conn, pack_id=PACK) == []
+    window.notes_panel.undo_stack.redo()
+    assert len(listed(window)) == 1
+
+
+def test_deleting_and_editing_a_note_from_the_panel_can_be_undone(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    tab = open_case(qtbot, window)
+    select_in_markdown(tab, PHRASE)
+    window.highlight_action.trigger()
+    [note] = list_annotations(window.conn)
+    panel = window.notes_panel
+    panel.list.setCurrentRow(0)
+
+    panel.change_body(note, "Ask the comms team about this")
+    assert "Ask the comms team about this" in listed(window)[0]
+    panel.list.setCurrentRow(0)
+    panel.list.setFocus()
+    qtbot.keyClick(panel.list, Qt.Key.Key_Delete)
+    assert listed(window) == []
+    panel.undo_stack.undo()  # the delete
+    panel.undo_stack.undo()  # the edit
+    [back] = list_annotations(window.conn)
+    assert back.body == "" and back.deleted is None
+
+
+def test_choosing_a_note_in_the_pack_view_opens_its_document(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    tab = open_case(qtbot, window)
+    select_in_markdown(tab, PHRASE)
+    window.highlight_action.trigger()
+    window.close_current_tab()
+    devon = window.open_document(PACK, "devon-digital-engagement")
+    panel = window.notes_panel
+    panel.scope.setCurrentIndex(1)  # all notes in this pack
+    assert len(listed(window)) == 1
+    panel.list.setCurrentRow(0)
+    panel.list.setFocus()
+    qtbot.keyClick(panel.list, Qt.Key.Key_Return)
+    assert window.current_tab() is not devon
+    assert window.current_tab().record.doc_id == "brent-social-media"
+
+
+def test_notes_are_found_by_library_search_and_marked_as_yours(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    tab = open_case(qtbot, window)
+    select_in_markdown(tab, PHRASE)
+    window.highlight_action.trigger()
+    window.notes_panel.list.setCurrentRow(0)
+    window.notes_panel.change_body(list_annotations(window.conn)[0], "zebra crossings idea")
+
+    window.search_action.trigger()
+    panel = window.search_panel
+    qtbot.keyClicks(panel.field, "zebra")
+    qtbot.waitUntil(lambda: panel.result_count() > 0, timeout=10_000)
+    [hit] = panel.hits()
+    assert hit.is_note and hit.doc_id == "brent-social-media"
+
+
+def test_nothing_selected_gives_a_hint_not_an_error(qtbot: QtBot, window: MainWindow) -> None:
+    open_case(qtbot, window)
+    assert window.highlight() is None
+    assert "Select some text first" in window.statusBar().currentMessage()
