@@ -13,9 +13,11 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from desktop_app.core.annotations.describe import find_quote
 from desktop_app.core.annotations.model import Annotation
 from desktop_app.core.annotations.text import DocumentText, document_text
+from desktop_app.core.documents import clean_text
 from desktop_app.core.library import DocumentRecord, document_bytes, media_bytes, page_texts
 from desktop_app.gui.markdown_view import MarkdownView
 from desktop_app.gui.notes_panel import SWATCHES
+from desktop_app.gui.pdf.marks import AnnotationMark
 from desktop_app.gui.pdf.pdf_view import PdfView
 from desktop_app.gui.pdf.render_service import RenderService
 
@@ -23,6 +25,7 @@ from desktop_app.gui.pdf.render_service import RenderService
 class DocumentTab(QWidget):
     position_changed = Signal()
     outline_changed = Signal()
+    annotation_clicked = Signal(str)
     find_counted = Signal(int)
     external_link_clicked = Signal(QUrl)
     document_link_clicked = Signal(str)
@@ -41,6 +44,7 @@ class DocumentTab(QWidget):
             self.view.find_results.connect(self.find_counted.emit)
             self.view.failed.connect(lambda _message: self.position_changed.emit())
             self.view.opened.connect(lambda _info: self.outline_changed.emit())
+            self.view.annotation_clicked.connect(self.annotation_clicked.emit)
             self.view.external_link_clicked.connect(
                 lambda url: self.external_link_clicked.emit(QUrl(url)))
         else:
@@ -164,20 +168,23 @@ class DocumentTab(QWidget):
         return min(spans, key=lambda span: abs(span[0] / max(1, len(text.text)) - fraction))
 
     def _pdf_span(self) -> tuple[int, int] | None:
-        selection = self.view.selection() if hasattr(self.view, "selection") else None
-        if selection is None and hasattr(self.view, "select_find_hit"):
-            self.view.select_find_hit()
+        selection = self.view.selection()
+        if selection is None and self.view.select_find_hit():
             selection = self.view.selection()
         if selection is None:
             return None
         offset = self.text().starts[selection.page]
-        return offset + selection.start, offset + selection.end
+        # The store keeps the page text without the private-use characters search uses
+        # as marks (clean_text); count offsets the same way.
+        raw = self.view.page_text(selection.page) or ""
+        start = len(clean_text(raw[:selection.start]))
+        end = start + len(clean_text(raw[selection.start:selection.end]))
+        return offset + start, offset + end
 
     def show_annotations(self, notes: list[Annotation]) -> None:
         placed = [n for n in notes if n.anchor_state != "orphaned" and n.start is not None]
         if isinstance(self.view, PdfView):
-            if hasattr(self.view, "set_annotations"):
-                self.view.set_annotations([pdf_mark(n) for n in placed])
+            self.view.set_annotations([mark for n in placed for mark in pdf_marks(n)])
             return
         length = max(1, len(self.text().text))
         self.view.set_annotation_marks(
@@ -185,7 +192,7 @@ class DocumentTab(QWidget):
 
     def go_to_note(self, note: Annotation) -> None:
         if isinstance(self.view, PdfView):
-            if note.page_index is not None:
+            if not self.view.scroll_to_annotation(note.uuid) and note.page_index is not None:
                 self.view.go_to_page(note.page_index)
         elif note.section_anchor:
             self.view.go_to_anchor(note.section_anchor)
@@ -217,8 +224,11 @@ class FailedTab(QWidget):
         layout.addStretch(1)
 
 
-def pdf_mark(note: Annotation) -> object:
-    """A saved highlight as the PDF view paints it."""
-    from desktop_app.gui.pdf.annotations import AnnotationMark
-
-    return AnnotationMark.from_annotation(note)
+def pdf_marks(note: Annotation) -> list[AnnotationMark]:
+    """A saved highlight as the PDF view paints it: one mark per page it covers."""
+    by_page: dict[int, list[tuple[float, float, float, float]]] = {}
+    for entry in note.rects:
+        by_page.setdefault(int(entry["page"]), []).append(tuple(entry["rect"]))
+    return [AnnotationMark(note.uuid, page, tuple(rects), note.colour, note.anchor_state,
+                           bool(note.body.strip()))
+            for page, rects in by_page.items()]

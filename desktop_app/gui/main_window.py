@@ -291,6 +291,7 @@ class MainWindow(QMainWindow):
         if isinstance(tab, DocumentTab):
             tab.position_changed.connect(self._update_position)
             tab.outline_changed.connect(lambda t=tab: self._update_outline(t))
+            tab.annotation_clicked.connect(self._annotation_clicked)
             tab.find_counted.connect(lambda total: self.find_bar.show_count(0, total))
             tab.external_link_clicked.connect(self.open_external_link)
             tab.document_link_clicked.connect(
@@ -407,6 +408,10 @@ class MainWindow(QMainWindow):
             if isinstance(tab, DocumentTab):
                 tab.show_annotations(list_annotations(
                     self.conn, pack_id=tab.record.pack_id, doc_id=tab.record.doc_id))
+
+    def _annotation_clicked(self, uuid: str) -> None:
+        self.notes_dock.show()
+        self.notes_panel.select_note(uuid)
 
     def open_note(self, note: Annotation) -> None:
         tab = self.open_document(note.pack_id, note.doc_id)

@@ -37,9 +37,10 @@ from desktop_app.core.annotations.store import (
     undelete_annotation,
     update_annotation,
 )
+from desktop_app.gui.pdf.marks import COLOURS as HIGHLIGHT_COLOURS
 
-SWATCHES = {"yellow": "#ffe14d", "green": "#7ed67e", "blue": "#7fb5ff", "pink": "#ff9ccf",
-            "orange": "#ffb35c"}
+# One palette for the panel, the PDF view and the Markdown view.
+SWATCHES = {name: colour.name() for name, colour in HIGHLIGHT_COLOURS.items()}
 UUID_ROLE = Qt.ItemDataRole.UserRole
 SCOPES = (("document", "This document"), ("pack", "All notes in this pack"),
           ("unplaced", "Notes that need a look"))
@@ -197,6 +198,14 @@ class NotesPanel(QWidget):
             self.status.setText("No notes" if not notes else
                                 f"{len(notes)} note{'s' if len(notes) != 1 else ''}")
         self._update_buttons()
+
+    def select_note(self, uuid: str) -> None:
+        """Show one note in the list (a highlight was clicked in the document)."""
+        for row in range(self.list.count()):
+            if self.list.item(row).data(UUID_ROLE) == uuid:
+                self.list.setCurrentRow(row)
+                self.list.scrollToItem(self.list.item(row))
+                return
 
     def current_uuid(self) -> str | None:
         item = self.list.currentItem()

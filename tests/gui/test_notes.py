@@ -7,10 +7,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
-from desktop_app.core.annotations.store import list_annotations
+from desktop_app.core.annotations.store import annotate_quote, list_annotations
+from desktop_app.core.library import active_document
 from desktop_app.gui.document_tab import DocumentTab
 from desktop_app.gui.main_window import MainWindow
-from tests.gui.windows import PACK
+from tests.gui.windows import PACK, open_guide
 
 PHRASE = "What was harder"
 
@@ -139,3 +140,48 @@ def test_nothing_selected_gives_a_hint_not_an_error(qtbot: QtBot, window: MainWi
     open_case(qtbot, window)
     assert window.highlight() is None
     assert "Select some text first" in window.statusBar().currentMessage()
+
+
+def test_a_pdf_selection_becomes_a_highlight_painted_on_the_page(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    tab = open_guide(qtbot, window)
+    view = tab.view
+    page = 3
+    text = None
+
+    def page_text_loaded() -> bool:
+        nonlocal text
+        view.go_to_page(page)
+        text = view.page_text(page)
+        return bool(text)
+
+    qtbot.waitUntil(page_text_loaded, timeout=10_000)
+    words = " ".join(text.split()[:4])
+    start = text.index(text.split()[0])
+    end = start + len(text[start:].split("\n")[0])
+    view.select_range(page, start, end)
+    qtbot.waitUntil(lambda: view.selection() is not None, timeout=5_000)
+
+    window.highlight_action.trigger()
+
+    [note] = list_annotations(window.conn, pack_id=PACK, doc_id="guide")
+    assert note.page_index == page
+    assert " ".join(note.quote.split()).startswith(words)
+    assert note.rects and note.rects[0]["page"] == page
+    window.notes_dock.show()
+    assert any(words[:20] in row for row in listed(window))
+
+
+def test_clicking_a_pdf_highlight_shows_its_note_in_the_panel(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    annotate_quote(window.conn, active_document(window.conn, PACK, "guide"),
+                   "Moderation and risk", body="check with legal")
+    tab = open_guide(qtbot, window)
+    [note] = list_annotations(window.conn, pack_id=PACK, doc_id="guide")
+    tab.show_annotations([note])
+    window.notes_panel.set_context(PACK, "guide")
+    tab.view.annotation_clicked.emit(note.uuid)
+    assert window.notes_dock.isVisible()
+    assert window.notes_panel.current_uuid() == note.uuid

@@ -3,6 +3,10 @@
 The view never touches MuPDF. It asks the RenderService for the pages on screen (and one
 either side) at the current zoom × devicePixelRatio, and paints only images the service
 has cached: a page not rendered yet is a placeholder, a page that failed shows why.
+
+Over the pages it paints saved highlights (``marks``), find hits and the text selection.
+Selection follows the characters' boxes the worker reports (``page_text``), fetched for
+the pages on screen; its offsets are into the page's ``get_text("text")``.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import math
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFocusEvent,
+    QGuiApplication,
     QImage,
     QKeyEvent,
     QKeySequence,
@@ -26,13 +31,16 @@ from PySide6.QtGui import (
     QResizeEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QFrame, QWidget
 
 from desktop_app.gui.pdf import layout as geometry
 from desktop_app.gui.pdf.find_state import FindState, Hit
 from desktop_app.gui.pdf.layout import GAP, PageLayout
-from desktop_app.gui.pdf.model import Link, OutlineEntry, PdfInfo
+from desktop_app.gui.pdf.marks import AnnotationMark, note_marker_rect, paint_marks, paint_selection
+from desktop_app.gui.pdf.model import Link, OutlineEntry, PdfInfo, Rect
+from desktop_app.gui.pdf.page_text import PageText, PdfSelection
 from desktop_app.gui.pdf.render_service import RenderService
+from desktop_app.gui.pdf.text_selection import SelectionTool
 
 # Fixed colours: the page area is a neutral grey in light and dark themes alike, so
 # white pages stand out without glaring.
@@ -46,6 +54,8 @@ CURRENT_HIGHLIGHT = QColor(255, 120, 0, 150)
 # page would be ~60 Mpx); past it the image is drawn stretched. Tiles would lift this.
 MAX_RENDER_PIXELS = 24_000_000
 ZOOM_MODES = ("fit-width", "fit-page")
+# Dragging the selection past the viewport's edge scrolls by up to this much per tick.
+AUTOSCROLL_MAX = 40
 
 
 class PdfView(QAbstractScrollArea):
@@ -55,6 +65,8 @@ class PdfView(QAbstractScrollArea):
     zoom_changed = Signal(float)
     find_results = Signal(int)  # total hits, once every page has been searched
     external_link_clicked = Signal(str)  # a URI link; the window decides what to do
+    selection_changed = Signal()  # ``selection()`` changed (or went away)
+    annotation_clicked = Signal(str)  # uuid of a highlight clicked without dragging
 
     def __init__(
         self,
@@ -83,6 +95,20 @@ class PdfView(QAbstractScrollArea):
         self._pending_place: tuple[int, float | None] | None = None
         self._current = -1
         self._pressed_link: Link | None = None
+        # Not a bound method: the tool would keep the view's wrapper alive in a cycle.
+        self._selector = SelectionTool(partial(_page_text, service, doc_key))
+        # A selection asked for before its page's characters arrived: (page, start, end)
+        # or (page, hit rectangle), applied when they do.
+        self._pending_selection: tuple[int, int, int] | tuple[int, Rect] | None = None
+        self._press_pos: QPointF | None = None  # a left press that may become a click or drag
+        self._dragging = False
+        self._last_pointer = QPointF()
+        self._double_click = QElapsedTimer()  # a press soon after a double-click is a triple
+        self._double_click_pos = QPointF()
+        self._marks: dict[int, list[AnnotationMark]] = {}
+        self._autoscroll = QTimer(self)
+        self._autoscroll.setInterval(30)
+        self._autoscroll.timeout.connect(self._autoscroll_step)
 
         self._request_timer = QTimer(self)  # coalesces the many scroll steps of one gesture
         self._request_timer.setSingleShot(True)
@@ -102,6 +128,7 @@ class PdfView(QAbstractScrollArea):
         service.rendered.connect(self._on_rendered)
         service.render_failed.connect(self._on_render_failed)
         service.found.connect(self._on_found)
+        service.chars_ready.connect(self._on_chars)
         self.destroyed.connect(partial(_release, service, doc_key))
         service.open_document(doc_key, pdf_bytes)
 
@@ -233,6 +260,119 @@ class PdfView(QAbstractScrollArea):
     def find_total(self) -> int:
         return self._find.total
 
+    def current_find_hit(self) -> tuple[int, list[Rect]] | None:
+        """The current find hit: its page and rectangles (PDF points)."""
+        hit = self._find.current
+        if hit is None or hit[0] not in self._find.hits:
+            return None
+        return hit[0], [self._find.hits[hit[0]][hit[1]]]
+
+    def select_find_hit(self) -> bool:
+        """Select the characters under the current find hit (for keyboard users, who
+        cannot drag). False if there is no current hit; otherwise the selection is made
+        now, or when the page's characters arrive (``selection_changed`` says when)."""
+        hit = self.current_find_hit()
+        if hit is None:
+            return False
+        page, rects = hit
+        self._select_later((page, rects[0]))
+        return True
+
+    # -- text selection -----------------------------------------------------------------
+
+    def selection(self) -> PdfSelection | None:
+        """The selected text: its page, offsets into that page's ``get_text("text")``,
+        the text, and one rectangle per line in PDF points."""
+        return self._selector.selection
+
+    def select_range(self, page: int, start: int, end: int) -> None:
+        """Select page text[start:end]; done at once if the page's characters are known,
+        else when they arrive."""
+        self._select_later((page, start, end))
+
+    def clear_selection(self) -> None:
+        self._pending_selection = None
+        self._selection_update(self._selector.clear())
+
+    def copy_selection(self) -> bool:
+        selection = self._selector.selection
+        if selection is None:
+            return False
+        QGuiApplication.clipboard().setText(selection.text)
+        return True
+
+    def _select_later(self, request: tuple[int, int, int] | tuple[int, Rect]) -> None:
+        self._pending_selection = request
+        if self._page_text(request[0]) is not None:
+            self._apply_pending_selection()
+
+    def _apply_pending_selection(self) -> None:
+        request, self._pending_selection = self._pending_selection, None
+        if request is None:
+            return
+        page, text = request[0], self._page_text(request[0])
+        if text is None:
+            return
+        if len(request) == 2:  # a find hit: the characters inside its rectangle
+            x0, y0, x1, y1 = request[1]  # type: ignore[misc]
+            span = text.range_in((x0 - 1, y0 - 1, x1 + 1, y1 + 1))
+            if span is None:
+                return
+            start, end = span
+        else:
+            start, end = request[1], request[2]  # type: ignore[misc]
+        self._selection_update(self._selector.select_range(page, start, end))
+        selection = self._selector.selection
+        if selection is not None and selection.rects:
+            self._scroll_to_rect(page, QRectF(*_qrect_args(selection.rects[0])))
+
+    def _selection_update(self, changed: bool) -> None:
+        if changed:
+            self.viewport().update()
+            self.selection_changed.emit()
+
+    def _page_text(self, page: int) -> PageText | None:
+        return _page_text(self._service, self._key, page)
+
+    def page_text(self, page: int) -> str | None:
+        """The page's text exactly as MuPDF extracts it, once its characters have arrived."""
+        loaded = self._page_text(page)
+        return loaded.text if loaded is not None else None
+
+    # -- annotations --------------------------------------------------------------------
+
+    def set_annotations(self, marks: list[AnnotationMark]) -> None:
+        """Show these saved highlights (replacing those shown before)."""
+        self._marks = {}
+        for mark in marks:
+            self._marks.setdefault(mark.page, []).append(mark)
+        self.viewport().update()
+
+    def annotation_at(self, pos: QPointF) -> str | None:
+        """The uuid of the highlight (or its note marker) under a viewport position; the
+        one painted last wins where they overlap."""
+        point = self._page_point(pos)
+        if point is None:
+            return None
+        page, x_pt, y_pt = point
+        for mark in reversed(self._marks.get(page, [])):
+            if mark.has_note and mark.rects and note_marker_rect(
+                    self._page_rect_to_view(page, mark.rects[-1])).contains(pos):
+                return mark.uuid
+            for x0, y0, x1, y1 in mark.rects:
+                if x0 <= x_pt <= x1 and y0 <= y_pt <= y1:
+                    return mark.uuid
+        return None
+
+    def scroll_to_annotation(self, uuid: str) -> bool:
+        """Bring a highlight into view; False if it is not among those shown."""
+        for page, marks in self._marks.items():
+            for mark in marks:
+                if mark.uuid == uuid and mark.rects:
+                    self._scroll_to_rect(page, QRectF(*_qrect_args(mark.rects[0])))
+                    return True
+        return False
+
     # -- service replies ----------------------------------------------------------------
 
     def _on_opened(self, key: str, info: PdfInfo) -> None:
@@ -269,6 +409,17 @@ class PdfView(QAbstractScrollArea):
         if key == self._key:
             self._failed_pages[page] = message
             self.viewport().update()
+
+    def _on_chars(self, key: str, page: int, text: object) -> None:
+        if key != self._key:
+            return
+        if self._pending_selection is not None and self._pending_selection[0] == page:
+            self._apply_pending_selection()
+        if self._press_pos is not None and self._selector.anchor is None:
+            # The button went down before the page's characters were here.
+            point = self._page_point(self._press_pos)
+            if point is not None and point[0] == page:
+                self._selector.begin(*point)
 
     def _on_found(self, key: str, page: int, text: str, rects: list) -> None:
         if key != self._key or text != self._find.text or not self._find.add(page, rects):
@@ -340,6 +491,8 @@ class PdfView(QAbstractScrollArea):
         wanted = [p for p in visible + ahead if p not in self._failed_pages]
         self._service.request_pages(self._key, wanted, self._render_scale(),
                                     self.devicePixelRatioF())
+        # Characters of the pages on screen, so the pointer can select at once.
+        self._service.prefetch_chars(self._key, visible)
 
     def _visible_pages(self) -> list[int]:
         if self._layout is None:
@@ -395,17 +548,35 @@ class PdfView(QAbstractScrollArea):
 
     def link_at(self, pos: QPointF) -> Link | None:
         """The link under a viewport position, if any."""
-        if self._layout is None or self._info is None:
+        point = self._page_point(pos)
+        if point is None or self._info is None:
             return None
-        x = self.horizontalScrollBar().value() + pos.x()
-        y = self.verticalScrollBar().value() + pos.y()
-        page = self._layout.page_at(y)
-        x_pt, y_pt = self._layout.to_points(page, x, y)
+        page, x_pt, y_pt = point
         for link in self._info.links[page]:
             x0, y0, x1, y1 = link.rect
             if x0 <= x_pt <= x1 and y0 <= y_pt <= y1:
                 return link
         return None
+
+    def _page_point(self, pos: QPointF) -> tuple[int, float, float] | None:
+        """The page at a viewport position (the one below, in a gap) and the position in
+        its points; None before the document is laid out."""
+        if self._layout is None or not self._layout.rects:
+            return None
+        x = self.horizontalScrollBar().value() + pos.x()
+        y = self.verticalScrollBar().value() + pos.y()
+        page = self._layout.page_at(y)
+        x_pt, y_pt = self._layout.to_points(page, x, y)
+        return page, x_pt, y_pt
+
+    def _page_rect_to_view(self, page: int, rect: Rect) -> QRectF:
+        """A rectangle in a page's points, in viewport coordinates."""
+        assert self._layout is not None
+        x, y = self._layout.to_pixels(page, rect[0], rect[1])
+        ppp = self._layout.px_per_point
+        return QRectF(x - self.horizontalScrollBar().value(),
+                      y - self.verticalScrollBar().value(),
+                      (rect[2] - rect[0]) * ppp, (rect[3] - rect[1]) * ppp)
 
     def _follow(self, link: Link) -> None:
         if link.page is not None:
@@ -432,10 +603,27 @@ class PdfView(QAbstractScrollArea):
         super().focusOutEvent(event)
         self.viewport().update()
 
+    def event(self, event: QEvent) -> bool:
+        # With a selection, Copy and Escape are ours even if the window has shortcuts on
+        # those keys (an Edit > Copy action, Escape closing the find bar).
+        if event.type() == QEvent.Type.ShortcutOverride and self._owns_key(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def _owns_key(self, event: QKeyEvent) -> bool:
+        return self._selector.selection is not None and (
+            event.matches(QKeySequence.StandardKey.Copy) or event.key() == Qt.Key.Key_Escape)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, ctrl = event.key(), bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         vbar, hbar = self.verticalScrollBar(), self.horizontalScrollBar()
-        if event.matches(QKeySequence.StandardKey.ZoomIn) or (ctrl and key == Qt.Key.Key_Equal):
+        if self._owns_key(event):
+            if key == Qt.Key.Key_Escape:
+                self.clear_selection()
+            else:
+                self.copy_selection()
+        elif event.matches(QKeySequence.StandardKey.ZoomIn) or (ctrl and key == Qt.Key.Key_Equal):
             self.zoom_in()
         elif event.matches(QKeySequence.StandardKey.ZoomOut):
             self.zoom_out()
@@ -471,26 +659,127 @@ class PdfView(QAbstractScrollArea):
             return
         super().wheelEvent(event)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        self._pressed_link = None
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._pressed_link = self.link_at(event.position())
-        super().mousePressEvent(event)
+    # A left press is a click (follow a link, open a highlight, clear the selection) or,
+    # once the pointer moves past the drag distance, a selection drag. Double-click
+    # selects a word, a third click a line, Shift+click extends the selection.
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        link, self._pressed_link = self._pressed_link, None
-        if event.button() == Qt.MouseButton.LeftButton and link is not None \
-                and self.link_at(event.position()) == link:
-            self._follow(link)
-            event.accept()
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            super().mousePressEvent(event)
             return
-        super().mouseReleaseEvent(event)
+        pos = event.position()
+        point = self._page_point(pos)
+        self._pressed_link, self._dragging, self._press_pos = None, False, None
+        event.accept()
+        if point is None:
+            return
+        if self._is_triple_click(pos):
+            self._selection_update(self._selector.select_line(*point))
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier \
+                and self._selector.anchor is not None:
+            self._selection_update(self._selector.extend(*point))
+            self._press_pos, self._dragging = pos, True  # moving on keeps extending
+            return
+        self._pressed_link = self.link_at(pos)
+        self._press_pos = pos
+        self._selector.begin(*point)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        over = self.link_at(event.position()) is not None
-        shape = Qt.CursorShape.PointingHandCursor if over else Qt.CursorShape.ArrowCursor
-        self.viewport().setCursor(shape)
+        pos = event.position()
+        self._last_pointer = pos
+        held = bool(event.buttons() & Qt.MouseButton.LeftButton)
+        if held and self._press_pos is not None:
+            if not self._dragging and (pos - self._press_pos).manhattanLength() \
+                    >= QApplication.startDragDistance():
+                self._dragging, self._pressed_link = True, None
+            if self._dragging:
+                self._drag_to(pos)
+                inside = self.viewport().rect().contains(pos.toPoint())
+                if inside:
+                    self._autoscroll.stop()
+                elif not self._autoscroll.isActive():
+                    self._autoscroll.start()
+            event.accept()
+            return
+        self.viewport().setCursor(self._cursor_at(pos))
         super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            super().mouseReleaseEvent(event)
+            return
+        self._autoscroll.stop()
+        pos = event.position()
+        press, self._press_pos = self._press_pos, None
+        link, self._pressed_link = self._pressed_link, None
+        dragged, self._dragging = self._dragging, False
+        event.accept()
+        if press is None or dragged:
+            return
+        if link is not None and self.link_at(pos) == link:
+            self._follow(link)
+            return
+        # A plain click drops the selection, as in any text view, but keeps its caret.
+        self._pending_selection = None
+        self._selection_update(self._selector.clear(keep_anchor=True))
+        uuid = self.annotation_at(pos)
+        if uuid is not None:
+            self.annotation_clicked.emit(uuid)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            super().mouseDoubleClickEvent(event)
+            return
+        event.accept()
+        self._press_pos, self._dragging = None, False
+        point = self._page_point(event.position())
+        if point is not None:
+            self._selection_update(self._selector.select_word(*point))
+        self._double_click.start()
+        self._double_click_pos = event.position()
+
+    def _is_triple_click(self, pos: QPointF) -> bool:
+        timer = self._double_click
+        triple = timer.isValid() and timer.elapsed() < QApplication.doubleClickInterval() \
+            and (pos - self._double_click_pos).manhattanLength() \
+            < QApplication.startDragDistance()
+        timer.invalidate()
+        return triple
+
+    def _drag_to(self, pos: QPointF) -> None:
+        point = self._page_point(pos)
+        if point is not None:
+            self._selection_update(self._selector.extend(*point))
+
+    def _autoscroll_step(self) -> None:
+        """While a selection drag is past the top or bottom edge, scroll towards it."""
+        pos, height = self._last_pointer, self.viewport().height()
+        beyond = pos.y() if pos.y() < 0 else max(0.0, pos.y() - height)
+        if not beyond or self._press_pos is None:
+            self._autoscroll.stop()
+            return
+        step = max(-AUTOSCROLL_MAX, min(AUTOSCROLL_MAX, round(beyond / 2) or int(beyond)))
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.value() + step)
+        self._drag_to(pos)
+
+    def _cursor_at(self, pos: QPointF) -> Qt.CursorShape:
+        """A hand over links and note markers, an I-beam over text, else an arrow."""
+        if self.link_at(pos) is not None:
+            return Qt.CursorShape.PointingHandCursor
+        point = self._page_point(pos)
+        if point is None:
+            return Qt.CursorShape.ArrowCursor
+        page, x_pt, y_pt = point
+        for mark in self._marks.get(page, []):
+            if mark.has_note and mark.rects and note_marker_rect(
+                    self._page_rect_to_view(page, mark.rects[-1])).contains(pos):
+                return Qt.CursorShape.PointingHandCursor
+        text = self._service.page_text(self._key, page)
+        if text is not None and text.line_at(x_pt, y_pt, slack=1.0) is not None:
+            return Qt.CursorShape.IBeamCursor
+        return Qt.CursorShape.ArrowCursor
 
     # -- painting -----------------------------------------------------------------------
 
@@ -538,7 +827,7 @@ class PdfView(QAbstractScrollArea):
                     painter.drawImage(QRectF(rect), stand_in)
                 else:
                     self._paint_placeholder(painter, rect, page)
-            self._paint_highlights(painter, page, rect)
+            self._paint_overlays(painter, page, rect)
 
     def _paint_placeholder(self, painter: QPainter, rect: QRect, page: int) -> None:
         painter.fillRect(rect, PLACEHOLDER)
@@ -549,6 +838,26 @@ class PdfView(QAbstractScrollArea):
         # Centred in the part of the page on screen: on a tall page the middle may not be.
         shown = rect.intersected(self.viewport().rect()).adjusted(16, 16, -16, -16)
         painter.drawText(shown, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+
+    def _paint_overlays(self, painter: QPainter, page: int, rect: QRect) -> None:
+        """Saved highlights, then find hits, then the selection, over the page image."""
+        if self._layout is None:
+            return
+        ppp = self._layout.px_per_point
+
+        def to_view(r: Rect) -> QRectF:
+            return QRectF(rect.x() + r[0] * ppp, rect.y() + r[1] * ppp,
+                          (r[2] - r[0]) * ppp, (r[3] - r[1]) * ppp)
+
+        painter.save()
+        painter.setClipRect(rect)
+        paint_marks(painter, self._marks.get(page, ()), to_view)
+        self._paint_highlights(painter, page, rect)
+        selection = self._selector.selection
+        if selection is not None and selection.page == page:
+            paint_selection(painter, [to_view(r) for r in selection.rects],
+                            self.palette().highlight().color())
+        painter.restore()
 
     def _paint_highlights(self, painter: QPainter, page: int, rect: QRect) -> None:
         marks = self._highlights.get(page)
@@ -573,6 +882,17 @@ def _fits(image: QImage, rect: QRect) -> bool:
 def _qrect_args(rect: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = rect
     return x0, y0, x1 - x0, y1 - y0
+
+
+def _page_text(service: RenderService, doc_key: str, page: int) -> PageText | None:
+    """A page's characters, asked for if they are not here yet."""
+    info = service.info(doc_key)
+    if info is None or not 0 <= page < info.page_count:
+        return None
+    text = service.page_text(doc_key, page)
+    if text is None:
+        service.request_chars(doc_key, page)
+    return text
 
 
 def _release(service: RenderService, doc_key: str, *_: object) -> None:

@@ -35,6 +35,7 @@ from PySide6.QtGui import QImage
 from desktop_app.gui.pdf import protocol
 from desktop_app.gui.pdf.image_cache import DEFAULT_LIMIT, ImageCache
 from desktop_app.gui.pdf.model import PdfInfo
+from desktop_app.gui.pdf.page_text import PageText, decode_boxes
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,14 @@ DEFAULT_TIMEOUT = 15.0
 # A worker that cannot even start (or dies at once) this many times in a row is not
 # going to get better: stop restarting it and fail requests at once.
 MAX_FAILED_STARTS = 3
+# Pages whose characters are kept. A page's text and boxes are ~20 bytes a character;
+# a few hundred pages is a few MB, and pages come back in milliseconds if dropped.
+TEXT_CACHE_PAGES = 300
 
 
 @dataclass
 class _Request:
-    op: str  # "open", "render", "search", "close"
+    op: str  # "open", "render", "search", "chars", "close"
     doc: str
     page: int = -1
     scale: float = 0.0
@@ -55,11 +59,12 @@ class _Request:
     dpr: float = 1.0
     payload: bytes = b""
     reopen: bool = False  # opening again after a restart: the views already know the info
+    prefetch: bool = False  # characters asked for ahead of need: newer prefetches replace it
     id: int = 0
 
     def header(self) -> dict:
         header = {"op": self.op, "id": self.id, "doc": self.doc}
-        if self.op in ("render", "search"):
+        if self.op in ("render", "search", "chars"):
             header["page"] = self.page
         if self.op == "render":
             header["scale"] = self.scale
@@ -80,6 +85,7 @@ class RenderService(QObject):
     rendered = Signal(str, int, float, QImage)  # doc_key, page, scale, image
     render_failed = Signal(str, int, str)  # doc_key, page, message for the user
     found = Signal(str, int, str, object)  # doc_key, page, text, list of (x0, y0, x1, y1)
+    chars_ready = Signal(str, int, object)  # doc_key, page, PageText (empty if it failed)
     worker_restarted = Signal(str)  # why
 
     def __init__(
@@ -101,6 +107,8 @@ class RenderService(QObject):
         self._control: deque[_Request] = deque()  # opens and closes, first come first served
         self._renders: OrderedDict[tuple[str, int, float], _Request] = OrderedDict()
         self._searches: deque[_Request] = deque()
+        self._char_requests: OrderedDict[tuple[str, int], _Request] = OrderedDict()
+        self._texts: OrderedDict[tuple[str, int], PageText] = OrderedDict()
         self._in_flight: _Request | None = None
         self._next_id = 1
         self._proc: QProcess | None = None
@@ -186,6 +194,37 @@ class RenderService(QObject):
         self._searches.append(_Request("search", doc_key, page, text=text))
         self._pump()
 
+    def request_chars(self, doc_key: str, page: int, *, prefetch: bool = False) -> None:
+        """Fetch a page's characters and boxes; answers with ``chars_ready`` unless they
+        are cached already (``page_text``) or on their way."""
+        key = (doc_key, page)
+        flying = self._in_flight
+        if key in self._texts or (
+                flying is not None and (flying.op, flying.doc, flying.page) == ("chars", *key)):
+            return
+        waiting = self._char_requests.get(key)
+        if waiting is not None:
+            waiting.prefetch = waiting.prefetch and prefetch  # needed now: keep it queued
+            return
+        self._char_requests[key] = _Request("chars", doc_key, page, prefetch=prefetch)
+        self._pump()
+
+    def prefetch_chars(self, doc_key: str, pages: list[int]) -> None:
+        """Like ``request_chars`` for the pages on screen: replaces the document's earlier
+        prefetches still waiting, so scrolling fast does not queue every page passed."""
+        for key in [key for key, r in self._char_requests.items()
+                    if key[0] == doc_key and r.prefetch]:
+            del self._char_requests[key]
+        for page in pages:
+            self.request_chars(doc_key, page, prefetch=True)
+
+    def page_text(self, doc_key: str, page: int) -> PageText | None:
+        """A page's characters if they are cached (an empty PageText if they failed)."""
+        text = self._texts.get((doc_key, page))
+        if text is not None:
+            self._texts.move_to_end((doc_key, page))
+        return text
+
     def cancel_searches(self, doc_key: str) -> None:
         self._searches = deque(r for r in self._searches if r.doc != doc_key)
 
@@ -203,7 +242,7 @@ class RenderService(QObject):
 
     def is_idle(self) -> bool:
         return (self._in_flight is None and not self._control and not self._renders
-                and not self._searches)
+                and not self._char_requests and not self._searches)
 
     def close(self) -> None:
         """Stop the worker. Called at application exit; the service is unusable after."""
@@ -299,6 +338,8 @@ class RenderService(QObject):
             self.render_failed.emit(request.doc, request.page, message)
         elif request.op == "search":
             self.found.emit(request.doc, request.page, request.text, [])
+        elif request.op == "chars":
+            self._store_text(request, PageText.empty())  # kept: asking again would crash again
         elif request.op == "open":
             self._forget(request.doc)
             message = ("This PDF took too long to open." if timed_out
@@ -315,6 +356,9 @@ class RenderService(QObject):
         renders, self._renders = list(self._renders.values()), OrderedDict()
         for request in renders:
             self.render_failed.emit(request.doc, request.page, self._broken)
+        chars, self._char_requests = list(self._char_requests.values()), OrderedDict()
+        for request in chars:
+            self.chars_ready.emit(request.doc, request.page, PageText.empty())
         searches, self._searches = list(self._searches), deque()
         for request in searches:
             self.found.emit(request.doc, request.page, request.text, [])
@@ -323,7 +367,8 @@ class RenderService(QObject):
 
     def _pump(self) -> None:
         """Send the next request if the worker is free. Opens and closes go first, then
-        renders (what the user is looking at), then searches."""
+        renders (what the user is looking at), then characters (for selecting what is on
+        screen), then searches."""
         if self._in_flight is not None or not self._ready or self._proc is None:
             return
         request = self._next_request()
@@ -340,6 +385,10 @@ class RenderService(QObject):
         while self._renders:
             key, request = self._renders.popitem(last=False)
             if request.doc in self._docs and key not in self.cache:
+                return request
+        while self._char_requests:
+            _, request = self._char_requests.popitem(last=False)
+            if request.doc in self._docs:
                 return request
         while self._searches:
             request = self._searches.popleft()
@@ -393,6 +442,15 @@ class RenderService(QObject):
         elif request.op == "search":
             rects = [tuple(r) for r in header.get("rects", ())] if op == "found" else []
             self.found.emit(request.doc, request.page, request.text, rects)
+        elif request.op == "chars" and request.doc in self._docs:
+            self._store_text(request, _to_page_text(header, payload) if op == "chars"
+                             else PageText.empty())
+
+    def _store_text(self, request: _Request, text: PageText) -> None:
+        self._texts[(request.doc, request.page)] = text
+        while len(self._texts) > TEXT_CACHE_PAGES:
+            self._texts.popitem(last=False)
+        self.chars_ready.emit(request.doc, request.page, text)
 
     def _forget(self, doc_key: str) -> None:
         self._docs.pop(doc_key, None)
@@ -402,6 +460,9 @@ class RenderService(QObject):
         for key in [key for key in self._renders if key[0] == doc_key]:
             del self._renders[key]
         self.cancel_searches(doc_key)
+        for table in (self._texts, self._char_requests):
+            for key in [key for key in table if key[0] == doc_key]:
+                del table[key]
 
     def _reannounce(self, doc_key: str) -> None:
         info = self._infos.get(doc_key)
@@ -410,6 +471,13 @@ class RenderService(QObject):
 
     def _refail(self, doc_key: str, page: int, message: str) -> None:
         self.render_failed.emit(doc_key, page, message)
+
+
+def _to_page_text(header: dict, payload: bytes) -> PageText:
+    text, boxes = str(header.get("text", "")), decode_boxes(payload)
+    if len(boxes) != len(text):  # cannot happen with our worker; never index past the end
+        return PageText.empty()
+    return PageText(text, tuple(boxes), bool(header.get("exact", True)))
 
 
 def _to_image(header: dict, payload: bytes) -> QImage | None:

@@ -14,6 +14,9 @@ Requests (header fields; the payload is empty unless noted):
 - ``{"op": "render", "id", "doc", "page", "scale"}`` →
   ``{"op": "rendered", "width", "height", "stride", "format": "RGB888"}`` + pixels
 - ``{"op": "search", "id", "doc", "page", "text"}`` → ``{"op": "found", "rects": [...]}``
+- ``{"op": "chars", "id", "doc", "page"}`` → ``{"op": "chars", "text", "exact"}`` + one
+  float32 box (x0, y0, x1, y1) per character of ``text``, which is exactly
+  ``page.get_text("text")`` (``char_extract``)
 - ``{"op": "close", "id", "doc"}`` → ``{"op": "closed"}``
 - ``{"op": "quit"}`` → no reply; the worker exits.
 
@@ -33,6 +36,8 @@ import pymupdf
 
 from desktop_app.core.documents.pdf import open_pdf
 from desktop_app.gui.pdf import protocol
+from desktop_app.gui.pdf.char_extract import extract_chars
+from desktop_app.gui.pdf.page_text import encode_boxes
 
 # The biggest image one render may produce. Past this the request is refused rather
 # than allocating gigabytes; the view caps its scale below this anyway.
@@ -87,6 +92,10 @@ class Worker:
         page = self._page(header)
         rects = page.search_for(str(header["text"]))
         return {**header, "op": "found", "rects": [_rect(r) for r in rects]}, b""
+
+    def op_chars(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
+        text, boxes, exact = extract_chars(self._page(header))
+        return {**header, "op": "chars", "text": text, "exact": exact}, encode_boxes(boxes)
 
     def op_close(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
         self._close(str(header["doc"]))
