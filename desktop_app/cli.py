@@ -20,6 +20,7 @@ from desktop_app.core import search as search_core
 from desktop_app.core.annotations import store as notes_core
 from desktop_app.core.annotations.model import COLOURS, STATES, Annotation
 from desktop_app.core.errors import CasebookError
+from desktop_app.core.export import FORMATS as EXPORT_FORMATS
 from desktop_app.core.library import active_document, list_documents, list_packs, open_library
 from desktop_app.core.packs import install as installer
 from desktop_app.core.packs import trust
@@ -170,6 +171,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = note_actions.add_parser("undelete", help="bring back a deleted note")
     p.add_argument("uuid")
     p.set_defaults(handler=cmd_notes_undelete)
+    p = note_actions.add_parser(
+        "export", help="export notes: Word, Markdown, HTML, an annotated PDF or W3C JSON-LD")
+    p.add_argument("--pack", help="the notes of this pack (its id)")
+    p.add_argument("--doc", help="the notes of this document (its id)")
+    p.add_argument("--uuid", action="append", default=[], help="this note (repeat for more)")
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS,
+                   help="pdf: a copy of one PDF with the notes on it (needs --doc, or a "
+                        "pack with one PDF)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the file to write")
+    p.set_defaults(handler=cmd_notes_export)
+    p = note_actions.add_parser("import", help="import notes from a W3C annotation file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_notes_import)
 
     p = commands.add_parser("library", help="show the installed packs and their documents")
     p.set_defaults(handler=cmd_library)
@@ -470,6 +485,38 @@ def cmd_notes_delete(ctx: Context) -> int:
 def cmd_notes_undelete(ctx: Context) -> int:
     note = notes_core.undelete_annotation(ctx.conn, ctx.args.uuid)
     print(f"Brought back {note.kind} {note.uuid} ({_where(note)}).")
+    return 0
+
+
+def cmd_notes_export(ctx: Context) -> int:
+    from desktop_app.core.export import export_notes  # python-docx etc.: only when exporting
+
+    result = export_notes(ctx.conn, ctx.args.format, ctx.args.output, pack_id=ctx.args.pack,
+                          doc_id=ctx.args.doc, uuids=ctx.args.uuid or None)
+    print(f"Exported {result.notes} notes and highlights from {result.documents} "
+          f"document{'s' if result.documents != 1 else ''} to {result.path}.")
+    if result.not_placed:
+        print(f"{result.not_placed} not found in this version of the document are listed "
+              "on the last page, \"Notes not placed\".")
+    return 0
+
+
+def cmd_notes_import(ctx: Context) -> int:
+    from desktop_app.core.export.jsonld import import_annotations, read_import_file
+
+    report = import_annotations(ctx.conn, read_import_file(ctx.args.file))
+    if ctx.args.json:
+        print(json.dumps(report.as_json()))
+        return 0
+    print(f"Imported {report.added} notes and highlights; {report.skipped_duplicates} "
+          "already here were skipped.")
+    if report.orphaned:
+        print(f"{report.orphaned} could not be placed in the installed packs and are kept as "
+              "not found (casebook notes list --state orphaned); installing their pack "
+              "places them.")
+    if report.refused:
+        print(f"{report.refused} were not Casebook annotations (not on a pack document) "
+              "and were left out.")
     return 0
 
 

@@ -307,3 +307,44 @@ def _write(conn: sqlite3.Connection, change: _Change) -> None:
     columns = ", ".join(f"{name} = :{name}" for name in change.values)
     conn.execute(f"UPDATE annotations SET {columns} WHERE uuid = :uuid",
                  {**change.values, "uuid": change.uuid})
+
+
+def anchor_onto(
+    annotation: Annotation, version: str, documents: dict[str, TargetDocument]
+) -> tuple[Annotation, str]:
+    """Where an annotation that is not in the store yet (an imported one) lands on
+    ``version`` of its pack, and the outcome (kept, moved, fuzzy, orphaned). Reads only.
+
+    As after an update, nothing is dropped: a quote that is not found keeps its
+    selectors and version and comes back orphaned."""
+    document = documents.get(annotation.doc_id)
+    if document is None:
+        return annotation.with_changes(anchor_state="orphaned", anchor_score=0.0), "orphaned"
+    result = anchor(annotation.selectors, document.text, made_on_sha256=annotation.text_sha256)
+    if result.method == "unchanged" and not _quote_at(document.text, result, annotation.quote):
+        # An imported file claims the same text but its positions do not hold the quote:
+        # trust the quote, not the claim.
+        result = anchor(annotation.selectors, document.text)
+    if not result.found:
+        return annotation.with_changes(anchor_state="orphaned",
+                                       anchor_score=round(result.score, 4)), "orphaned"
+    selectors, state, score = _describe(annotation, result, document)
+    if state == "fuzzy":
+        outcome = "fuzzy"
+    elif (result.start, result.end) == (annotation.start, annotation.end) \
+            and annotation.doc_version == version:
+        outcome = "kept"
+    else:
+        outcome = "moved"
+    moved = annotation.with_changes(
+        doc_version=version, selectors=selectors, extractor=document.extractor,
+        text_sha256=document.text.sha256, anchor_state=state, anchor_score=score)
+    return moved, outcome
+
+
+def _quote_at(text: DocumentText, result: AnchorResult, quote: str) -> bool:
+    from desktop_app.core.annotations.text import normalise_plain
+
+    if not 0 <= result.start < result.end <= len(text.text):
+        return False
+    return normalise_plain(text.text[result.start:result.end]) == normalise_plain(quote)

@@ -185,6 +185,16 @@ def undelete_annotation(conn: sqlite3.Connection, uuid: str) -> Annotation:
     return get_annotation(conn, current.uuid)
 
 
+def insert_annotation(conn: sqlite3.Connection, annotation: Annotation) -> bool:
+    """Store an annotation made elsewhere (an import) as it is; False if its uuid is
+    already taken. Inside the caller's transaction when one is open."""
+    with writing(conn):
+        cursor = conn.execute(
+            f"INSERT OR IGNORE INTO annotations ({COLUMNS}, quote, unit, unit_label, text_start) "
+            f"VALUES ({', '.join('?' * 20)})", _row(annotation))
+    return cursor.rowcount == 1
+
+
 def from_row(row: sqlite3.Row) -> Annotation:
     keys = row.keys()
     return Annotation(
