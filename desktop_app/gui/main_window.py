@@ -35,13 +35,14 @@ from desktop_app import __version__
 from desktop_app.core.annotations.model import COLOURS, Annotation
 from desktop_app.core.annotations.store import create_annotation, list_annotations
 from desktop_app.core.errors import CasebookError
-from desktop_app.core.library import active_document
+from desktop_app.core.library import active_document, list_packs
 from desktop_app.core.search import SearchHit
 from desktop_app.core.settings import get_setting, set_setting
 from desktop_app.gui.document_tab import DocumentTab, FailedTab
 from desktop_app.gui.errors import show_error
 from desktop_app.gui.find_bar import FindBar
 from desktop_app.gui.library_panel import LibraryPanel
+from desktop_app.gui.notes_io import describe_import, export_from_window, import_from_window
 from desktop_app.gui.notes_panel import NotesPanel, swatch
 from desktop_app.gui.outline_panel import OutlinePanel
 from desktop_app.gui.pack_import import AddDocument, CliJob, PackImport, ask_to_allow_unsigned
@@ -159,6 +160,12 @@ class MainWindow(QMainWindow):
                                           "Install or update a content pack (.cbpack)")
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
+        self.export_action = self._action("&Export notes…", self.export_notes, "Ctrl+E",
+                                          "Export this document's or pack's notes")
+        file_menu.addAction(self.export_action)
+        file_menu.addAction(self._action("Im&port notes…", self.import_notes, None,
+                                         "Import notes exported from Casebook (JSON)"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Close tab", self.close_current_tab,
                                          QKeySequence.StandardKey.Close))
@@ -408,6 +415,33 @@ class MainWindow(QMainWindow):
             if isinstance(tab, DocumentTab):
                 tab.show_annotations(list_annotations(
                     self.conn, pack_id=tab.record.pack_id, doc_id=tab.record.doc_id))
+
+    def export_notes(self) -> None:
+        tab = self.current_tab()
+        if tab is None:
+            self.statusBar().showMessage("Open a document to export its notes.", 6000)
+            return
+        pack = next((info for info in list_packs(self.conn)
+                     if info.pack_id == tab.record.pack_id), None)
+        try:
+            message = export_from_window(self, self.conn, tab.record.pack_id, tab.record.doc_id,
+                                         tab.title, pack.title if pack else tab.record.pack_id)
+        except CasebookError as exc:
+            show_error(self, exc, "Notes not exported")
+            return
+        if message:
+            self.statusBar().showMessage(message, 10000)
+
+    def import_notes(self) -> None:
+        try:
+            report = import_from_window(self, self.conn)
+        except CasebookError as exc:
+            show_error(self, exc, "Notes not imported")
+            return
+        if report is not None:
+            self.notes_panel.refresh()
+            self._show_annotations()
+            self.statusBar().showMessage(describe_import(report), 15000)
 
     def _annotation_clicked(self, uuid: str) -> None:
         self.notes_dock.show()

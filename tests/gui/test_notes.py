@@ -3,14 +3,18 @@ edited, deleted and brought back with undo, and found by library search."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QApplication, QFileDialog
 from pytestqt.qtbot import QtBot
 
 from desktop_app.core.annotations.store import annotate_quote, list_annotations
 from desktop_app.core.library import active_document
 from desktop_app.gui.document_tab import DocumentTab
 from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.notes_io import ExportDialog
 from tests.gui.windows import PACK, open_guide
 
 PHRASE = "What was harder"
@@ -185,3 +189,37 @@ def test_clicking_a_pdf_highlight_shows_its_note_in_the_panel(
     tab.view.annotation_clicked.emit(note.uuid)
     assert window.notes_dock.isVisible()
     assert window.notes_panel.current_uuid() == note.uuid
+
+
+def answer_dialogs(qtbot: QtBot, target: Path, fmt: str) -> QTimer:
+    """Answer the export dialog and the file dialog the way a reader would."""
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, ExportDialog):
+            dialog.format.setCurrentIndex(dialog.format.findData(fmt))
+            dialog.accept()
+        elif isinstance(dialog, QFileDialog):
+            dialog.selectFile(str(target))
+            dialog.accept()
+
+    timer = QTimer()
+    timer.timeout.connect(answer)
+    timer.start(50)
+    return timer
+
+
+def test_file_export_notes_writes_the_chosen_format(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    annotate_quote(window.conn, active_document(window.conn, PACK, "brent-social-media"),
+                   PHRASE, body="share with the team")
+    window.open_document(PACK, "brent-social-media")
+    target = tmp_path / "brent-social-media-notes.md"
+    timer = answer_dialogs(qtbot, target, "md")
+    window.export_action.trigger()
+    timer.stop()
+    assert target.exists()
+    text = target.read_text()
+    assert PHRASE in text and "share with the team" in text
+    assert "Exported 1 notes" in window.statusBar().currentMessage()
