@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
+import pymupdf
 import pytest
 
+from desktop_app.core.documents.pdf import page_labels
 from desktop_app.core.errors import NotInstalledError, PackError, SignatureError
 from desktop_app.core.library import list_documents, list_packs
 from desktop_app.core.packs.install import install_pack, remove_pack, rollback_pack
@@ -156,8 +158,6 @@ def test_a_pack_once_signed_refuses_unsigned_updates_even_when_allowed(
 
 
 def test_pdf_page_labels_are_kept(store: sqlite3.Connection, packs: PackFactory) -> None:
-    import pymupdf
-
     doc = pymupdf.open(stream=make_pdf(["front matter", "body text about budgets"]))
     doc.set_page_labels([{"startpage": 0, "prefix": "", "style": "r", "firstpagenum": 1},
                          {"startpage": 1, "prefix": "", "style": "D", "firstpagenum": 1}])
@@ -167,3 +167,15 @@ def test_pdf_page_labels_are_kept(store: sqlite3.Connection, packs: PackFactory)
 
     [hit] = search(store, "budgets")
     assert (hit.page, hit.label) == (2, "1")
+
+
+def test_every_page_label_style_is_read_from_the_label_rules() -> None:
+    doc = pymupdf.open(stream=make_pdf([f"page {n}" for n in range(8)]))
+    doc.set_page_labels([
+        {"startpage": 0, "prefix": "", "style": "R", "firstpagenum": 1},
+        {"startpage": 2, "prefix": "A-", "style": "D", "firstpagenum": 1},
+        {"startpage": 4, "prefix": "", "style": "a", "firstpagenum": 26},
+        {"startpage": 6, "prefix": "Annex ", "style": "", "firstpagenum": 1},
+    ])
+    expected = [doc[n].get_label() for n in range(doc.page_count)]
+    assert page_labels(doc) == expected == ["I", "II", "A-1", "A-2", "z", "aa", "Annex ", "Annex "]

@@ -55,10 +55,51 @@ def open_pdf(data: bytes, name: str) -> pymupdf.Document:
     return doc
 
 
+def page_labels(doc: pymupdf.Document) -> list[str]:
+    """Every page's printed label ("iv", "12", "A-3"), or its number where it has none.
+
+    Computed from the label rules once: ``page.get_label()`` re-reads the whole label
+    tree on every call (90 ms over 2,400 pages).
+    """
+    rules = sorted(doc.get_page_labels(), key=lambda rule: rule["startpage"])
+    labels = [str(number + 1) for number in range(doc.page_count)]
+    for index, rule in enumerate(rules):
+        start = rule["startpage"]
+        stop = rules[index + 1]["startpage"] if index + 1 < len(rules) else doc.page_count
+        first = rule.get("firstpagenum", 1)
+        for page in range(max(start, 0), min(stop, doc.page_count)):
+            label = rule.get("prefix", "") + _styled(first + page - start, rule.get("style", ""))
+            labels[page] = label or str(page + 1)
+    return labels
+
+
+def _styled(number: int, style: str) -> str:
+    if style == "D":
+        return str(number)
+    if style in ("r", "R"):
+        roman = _roman(number)
+        return roman if style == "R" else roman.lower()
+    if style in ("a", "A"):
+        # PDF 32000 12.4.2: A..Z, then AA..ZZ, AAA..
+        letter = chr(ord("A") + (number - 1) % 26) * ((number - 1) // 26 + 1)
+        return letter if style == "A" else letter.lower()
+    return ""
+
+
+def _roman(number: int) -> str:
+    values = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+              (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+    out = []
+    for value, numeral in values:
+        count, number = divmod(number, value)
+        out.append(numeral * count)
+    return "".join(out)
+
+
 def extract_pdf(data: bytes, name: str) -> ExtractedDocument:
     doc = open_pdf(data, name)
     try:
-        labelled = bool(doc.get_page_labels())
+        labels = page_labels(doc)
         units = []
         for page in doc:
             try:
@@ -67,8 +108,7 @@ def extract_pdf(data: bytes, name: str) -> ExtractedDocument:
                 raise DocumentError(
                     f"{name}: page {page.number + 1} cannot be read ({exc})."
                 ) from None
-            label = (page.get_label() if labelled else "") or str(page.number + 1)
-            units.append(TextUnit(page.number, label, clean_text(text)))
+            units.append(TextUnit(page.number, labels[page.number], clean_text(text)))
     finally:
         doc.close()
     return ExtractedDocument(tuple(units), extractor_name())

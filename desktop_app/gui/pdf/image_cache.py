@@ -8,7 +8,9 @@ from PySide6.QtGui import QImage
 
 Key = tuple[str, int, float]  # (doc_key, page, scale)
 
-DEFAULT_LIMIT = 200 * 1024 * 1024
+# About 20 A4 pages at 1.4x on a 2x screen: enough to scroll back without re-rendering;
+# 200 MB kept the window over 300 MB resident (benchmarks/gui.py).
+DEFAULT_LIMIT = 64 * 1024 * 1024
 
 
 class ImageCache:

@@ -34,7 +34,7 @@ from typing import Any, BinaryIO
 
 import pymupdf
 
-from desktop_app.core.documents.pdf import open_pdf
+from desktop_app.core.documents.pdf import open_pdf, page_labels
 from desktop_app.gui.pdf import protocol
 from desktop_app.gui.pdf.char_extract import extract_chars
 from desktop_app.gui.pdf.page_text import encode_boxes
@@ -118,11 +118,10 @@ class Worker:
 
 def describe(doc: pymupdf.Document) -> dict[str, Any]:
     """Everything the view needs before rendering: page sizes, labels, outline, links."""
-    labelled = bool(doc.get_page_labels())
-    sizes, labels, links = [], [], []
+    labels = page_labels(doc)
+    sizes, links = [], []
     for page in doc:
         sizes.append([page.rect.width, page.rect.height])
-        labels.append((page.get_label() if labelled else "") or str(page.number + 1))
         try:
             links.append([_link(raw) for raw in page.get_links()])
         except Exception:  # a broken annotation array must not hide the whole document
