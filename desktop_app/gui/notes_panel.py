@@ -177,7 +177,14 @@ class NotesPanel(QWidget):
         self.list.clear()
         notes = self.notes()
         for note in notes:
-            lines = [f"“{' '.join(note.quote.split())[:160]}”"]
+            quote = " ".join(note.quote.split())[:160]
+            if note.anchor_state == "orphaned":
+                # The words around it help the reader find where it belonged.
+                quote = (f"…{' '.join(note.prefix.split())} “{quote}” "
+                         f"{' '.join(note.suffix.split())}…")
+            else:
+                quote = f"“{quote}”"
+            lines = [quote]
             if note.body.strip():
                 lines.append(note.body.strip())
             details = [where(note)] + [f"#{t}" for t in note.tags]

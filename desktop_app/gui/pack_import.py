@@ -73,7 +73,7 @@ class CliJob(QObject):
                      "already-installed": "Already installed:"}
             verb = words.get(event.get("outcome"), "Installed")
             what = event.get("title") or f"{event.get('pack')} {event.get('version')}"
-            self._result = (True, f"{verb} {what}.")
+            self._result = (True, f"{verb} {what}.{notes_report(event.get('notes'))}")
         elif kind == "error":
             self._result = (False, str(event.get("message", "The pack was refused.")))
 
@@ -91,6 +91,15 @@ class CliJob(QObject):
         if error == QProcess.ProcessError.FailedToStart:
             self.dialog.reset()
             self.finished.emit(False, "Casebook could not start its helper process.")
+
+
+def notes_report(counts: dict | None) -> str:
+    """After an update: what happened to the reader's notes, in a few words."""
+    if not counts:
+        return ""
+    look = counts.get("fuzzy", 0) + counts.get("orphaned", 0)
+    return (f" Your notes: {counts.get('kept', 0)} kept in place, {counts.get('moved', 0)} "
+            f"moved, {look} need a look" + (" (Notes › Notes that need a look)." if look else "."))
 
 
 class PackImport(CliJob):

@@ -10,6 +10,8 @@ from PySide6.QtGui import QAccessible, QKeySequence, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
+from desktop_app.core.annotations.store import annotate_quote
+from desktop_app.core.library import active_document
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.paths import AppPaths
 from desktop_app.sample import sample_pack
@@ -234,3 +236,24 @@ def test_opening_a_loose_pdf_adds_it_to_my_documents_and_shows_it(
     titles = [window.library.topLevelItem(i).text(0)
               for i in range(window.library.topLevelItemCount())]
     assert any(title.startswith("My documents") for title in titles)
+
+
+def test_after_an_update_the_reader_is_told_what_happened_to_their_notes(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    annotate_quote(window.conn, active_document(window.conn, PACK, "devon-digital-engagement"),
+                   "One further difficulty deserves its own mention")
+    annotate_quote(window.conn, active_document(window.conn, PACK, "guide"),
+                   "Three questions before any channel")
+    job = window.import_pack(sample_pack(tmp_path / "build", edition="1.1.0"))
+    with qtbot.waitSignal(job.finished, timeout=60_000) as blocker:
+        pass
+    assert blocker.args[0] is True
+    # Chapter 2 grew in 1.1.0, so the guide note moved (to its same words) further on.
+    assert "Your notes: 0 kept in place, 1 moved, 1 need a look" in blocker.args[1]
+    window.notes_dock.show()
+    window.notes_panel.scope.setCurrentIndex(2)  # notes that need a look
+    [row] = [window.notes_panel.list.item(i).text()
+             for i in range(window.notes_panel.list.count())]
+    assert "One further difficulty" in row and "made on 1.0.0" in row
+    assert row.startswith("…")  # shown with the words around it
