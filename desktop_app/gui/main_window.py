@@ -425,7 +425,8 @@ class MainWindow(QMainWindow):
                      if info.pack_id == tab.record.pack_id), None)
         try:
             message = export_from_window(self, self.conn, tab.record.pack_id, tab.record.doc_id,
-                                         tab.title, pack.title if pack else tab.record.pack_id)
+                                         tab.title, pack.title if pack else tab.record.pack_id,
+                                         self.notes_panel.current_uuid())
         except CasebookError as exc:
             show_error(self, exc, "Notes not exported")
             return

@@ -31,12 +31,15 @@ FORMATS = {
 class ExportDialog(QDialog):
     """Which notes (this document or the whole pack) and in which format."""
 
-    def __init__(self, title: str, pack_title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, pack_title: str, selected_note: bool = False,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export notes")
         self.scope = QComboBox(self)
         self.scope.addItem(f"This document: {title}", "document")
         self.scope.addItem(f"The whole pack: {pack_title}", "pack")
+        if selected_note:
+            self.scope.addItem("Only the note selected in the Notes panel", "selected")
         self.scope.setAccessibleName("Which notes")
         self.format = QComboBox(self)
         for key, (label, _suffix) in FORMATS.items():
@@ -53,13 +56,16 @@ class ExportDialog(QDialog):
 
 
 def export_from_window(parent: QWidget, conn: sqlite3.Connection, pack_id: str, doc_id: str,
-                       title: str, pack_title: str) -> str | None:
+                       title: str, pack_title: str, selected_uuid: str | None = None
+                       ) -> str | None:
     """Ask, export, and return a status message (None when the user cancelled)."""
-    dialog = ExportDialog(title, pack_title, parent)
+    dialog = ExportDialog(title, pack_title, selected_uuid is not None, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     fmt = dialog.format.currentData()
     whole_pack = dialog.scope.currentData() == "pack"
+    uuids = [selected_uuid] if dialog.scope.currentData() == "selected" and selected_uuid \
+        else None
     suffix = FORMATS[fmt][1]
     name, _filter = QFileDialog.getSaveFileName(
         parent, "Export notes", str(Path.home() / f"{doc_id if not whole_pack else 'notes'}"
@@ -70,7 +76,7 @@ def export_from_window(parent: QWidget, conn: sqlite3.Connection, pack_id: str, 
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         result = export_notes(conn, fmt, Path(name), pack_id=pack_id,
-                              doc_id=None if whole_pack else doc_id)
+                              doc_id=None if whole_pack or uuids else doc_id, uuids=uuids)
     finally:
         QGuiApplication.restoreOverrideCursor()
     return f"Exported {result.notes} notes to {result.path}."

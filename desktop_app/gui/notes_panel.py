@@ -244,15 +244,23 @@ class NotesPanel(QWidget):
             return
         text, ok = QInputDialog.getMultiLineText(self, "Edit note", f"“{note.quote[:80]}”",
                                                  note.body)
-        if ok and text != note.body:
-            self.change_body(note, text)
+        if not ok:
+            return
+        tags_text, ok = QInputDialog.getText(self, "Edit note", "Tags (separated by commas):",
+                                             text=", ".join(note.tags))
+        tags = tuple(t.strip() for t in tags_text.split(",") if t.strip()) if ok else note.tags
+        if text != note.body or tags != note.tags:
+            self.change_note(note, text, tags)
 
     def change_body(self, note: Annotation, body: str) -> None:
-        old = note.body
+        self.change_note(note, body, note.tags)
+
+    def change_note(self, note: Annotation, body: str, tags: tuple[str, ...]) -> None:
+        old_body, old_tags = note.body, note.tags
         self.undo_stack.push(_Change(
             "Edit note",
-            lambda: update_annotation(self._conn, note.uuid, body=body),
-            lambda: update_annotation(self._conn, note.uuid, body=old),
+            lambda: update_annotation(self._conn, note.uuid, body=body, tags=tags),
+            lambda: update_annotation(self._conn, note.uuid, body=old_body, tags=old_tags),
             self._changed))
 
     def record_created(self, note: Annotation) -> None:

@@ -3,6 +3,7 @@ edited, deleted and brought back with undo, and found by library search."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -223,3 +224,51 @@ def test_file_export_notes_writes_the_chosen_format(
     text = target.read_text()
     assert PHRASE in text and "share with the team" in text
     assert "Exported 1 notes" in window.statusBar().currentMessage()
+
+
+def test_tags_edited_in_the_panel_filter_the_list_and_undo_restores_them(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    tab = open_case(qtbot, window)
+    select_in_markdown(tab, PHRASE)
+    window.highlight_action.trigger()
+    [note] = list_annotations(window.conn)
+    panel = window.notes_panel
+
+    panel.change_note(note, "talk to comms", ("risk", "staffing"))
+    panel.filter.setText("#staffing")
+    assert len(listed(window)) == 1 and "#risk" in listed(window)[0]
+    panel.filter.setText("#budget")
+    assert listed(window) == []
+    panel.undo_stack.undo()
+    assert list_annotations(window.conn)[0].tags == ()
+
+
+def test_exporting_only_the_selected_note(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    record = active_document(window.conn, PACK, "brent-social-media")
+    annotate_quote(window.conn, record, PHRASE, body="first")
+    annotate_quote(window.conn, record, "Lessons for other councils", body="second")
+    window.open_document(PACK, "brent-social-media")
+    window.notes_dock.show()
+    window.notes_panel.list.setCurrentRow(1)
+    chosen = window.notes_panel.current_uuid()
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, ExportDialog):
+            dialog.scope.setCurrentIndex(dialog.scope.findData("selected"))
+            dialog.format.setCurrentIndex(dialog.format.findData("jsonld"))
+            dialog.accept()
+        elif isinstance(dialog, QFileDialog):
+            dialog.accept()
+
+    timer = QTimer()
+    timer.timeout.connect(answer)
+    timer.start(50)
+    window.export_action.trigger()
+    timer.stop()
+    written = Path(window.statusBar().currentMessage().split(" to ", 1)[1].rstrip("."))
+    items = json.loads(written.read_text())["first"]["items"]
+    assert [item["id"] for item in items] == [f"urn:uuid:{chosen}"]

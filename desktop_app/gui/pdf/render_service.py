@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from functools import partial
@@ -32,6 +31,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QImage
 
+from desktop_app.__main__ import render_worker_command
 from desktop_app.gui.pdf import protocol
 from desktop_app.gui.pdf.image_cache import DEFAULT_LIMIT, ImageCache
 from desktop_app.gui.pdf.model import PdfInfo
@@ -39,7 +39,6 @@ from desktop_app.gui.pdf.page_text import PageText, decode_boxes
 
 log = logging.getLogger(__name__)
 
-WORKER_MODULE = "desktop_app.gui.pdf.render_worker"
 DEFAULT_TIMEOUT = 15.0
 # A worker that cannot even start (or dies at once) this many times in a row is not
 # going to get better: stop restarting it and fail requests at once.
@@ -99,7 +98,8 @@ class RenderService(QObject):
         super().__init__(parent)
         self.timeout = timeout
         self.cache = ImageCache(cache_bytes)
-        self._command = worker_command or [sys.executable, "-m", WORKER_MODULE]
+        # Frozen builds start the worker as ``casebook --render-worker`` (no ``-m`` there).
+        self._command = worker_command or render_worker_command()
         self._docs: dict[str, bytes] = {}  # open in the worker: kept to reopen after restart
         self._infos: dict[str, PdfInfo] = {}
         self._users: dict[str, int] = {}
