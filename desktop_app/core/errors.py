@@ -33,3 +33,21 @@ class NotInstalledError(CasebookError):
 
 class KeyFileError(CasebookError):
     """A publisher key file cannot be read."""
+
+
+class StoreFullError(StoreError):
+    """The disk holding the store is full; the write was rolled back."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The store is on a read-only disk or folder; nothing can be changed."""
+
+
+class StoreCorruptError(StoreError):
+    """The store file is damaged. It is never written to; a backup can replace it."""
+
+    def __init__(self, message: str, store_file: object = None, backup: object = None) -> None:
+        super().__init__(message)
+        # Path | None each; typed loosely so this module stays free of imports.
+        self.store_file = store_file
+        self.backup = backup

@@ -9,7 +9,7 @@ from pathlib import Path
 from desktop_app.core.errors import NotInstalledError
 from desktop_app.core.packs.signing import load_public_key
 from desktop_app.core.packs.trust import trust_key
-from desktop_app.core.store.db import open_store
+from desktop_app.core.store.db import open_store, read_only_reason
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class DocumentInfo:
 def open_library(store_file: Path, bundled_keys: list[Path] = ()) -> sqlite3.Connection:
     """Open the store and make sure the publisher keys that ship with Casebook are trusted."""
     conn = open_store(store_file)
+    if read_only_reason(conn) is not None:
+        return conn  # a read-only library keeps the keys it has; reading needs no new ones
     for key_file in bundled_keys:
         trust_key(conn, load_public_key(key_file), origin="bundled")
     return conn

@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self._imports: list[CliJob] = []
         self._theme = "system"
         self._reading_mode = False
+        self._read_only = False
         self.setAcceptDrops(True)
         self.setMinimumSize(640, 420)
 
@@ -416,6 +417,18 @@ class MainWindow(QMainWindow):
                 tab.show_annotations(list_annotations(
                     self.conn, pack_id=tab.record.pack_id, doc_id=tab.record.doc_id))
 
+    def show_read_only(self, reason: str) -> None:
+        """Reading works; everything that would change the library is switched off."""
+        self._read_only = True
+        label = QLabel(f"Read-only library ({reason}): notes and packs cannot be changed.", self)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setAccessibleName("Read-only library")
+        self.statusBar().addWidget(label)
+        for action in (self.open_action, self.import_action, self.highlight_action,
+                       self.note_action):
+            action.setEnabled(False)
+        self.notes_panel.setEnabled(False)
+
     def export_notes(self) -> None:
         tab = self.current_tab()
         if tab is None:
@@ -623,7 +636,8 @@ class MainWindow(QMainWindow):
         if self._reading_mode:
             self.toggle_reading_mode()
         try:
-            self.save_state()
+            if not self._read_only:
+                self.save_state()
         except Exception:  # never keep someone from closing the window
             log.exception("Saving the window state failed")
         for job in list(self._imports):

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import platformdirs
 import pytest
 
 from desktop_app import cli, paths
-from desktop_app.core.errors import StoreError, StoreTooNewError
-from desktop_app.core.store import db
+from desktop_app.core.errors import (
+    StoreCorruptError,
+    StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+    StoreTooNewError,
+)
+from desktop_app.core.store import backups, db
+from desktop_app.core.store.backups import restore_backup
 from desktop_app.core.store.db import open_store
 from desktop_app.core.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 from desktop_app.paths import APP_NAME, DATA_DIR_ENV, PORTABLE_MARKER, resolve_paths
@@ -266,3 +275,127 @@ def test_the_cli_in_portable_mode_creates_the_store_beside_the_program(
 
     assert _user_version(program_folder / "data" / "casebook.sqlite3") == LATEST_VERSION
     assert not Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)).exists()
+
+
+# --- Damage, backups and restoring -----------------------------------------------------
+
+
+def _store_with_pages(path: Path, rows: int = 200) -> None:
+    conn = open_store(path)
+    with db.transaction(conn):
+        conn.executemany("INSERT INTO settings (key, value) VALUES (?, ?)",
+                         ((f"k{n}", f"value {n} " * 50) for n in range(rows)))
+    conn.close()
+
+
+def _damage(path: Path) -> None:
+    """Overwrite pages in the middle of the file, as a failing disk would."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle:middle + 3 * 4096] = b"\xa5" * (3 * 4096)
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_store_is_refused_naming_it_and_the_newest_backup_and_left_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "casebook.sqlite3"
+    _store_with_pages(path)
+    open_store(path).close()  # the second start takes the day's backup
+    [backup] = backups.list_backups(tmp_path / "backups")
+    _damage(path)
+    before = _sha256(path)
+
+    with pytest.raises(StoreCorruptError) as refused:
+        open_store(path)
+
+    assert str(path) in str(refused.value) and str(backup.path) in str(refused.value)
+    assert refused.value.store_file == path and refused.value.backup == backup.path
+    assert _sha256(path) == before
+
+
+def test_restoring_a_backup_brings_its_data_back_and_keeps_the_damaged_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "casebook.sqlite3"
+    _store_with_pages(path)
+    open_store(path).close()
+    _damage(path)
+    damaged = _sha256(path)
+    with pytest.raises(StoreCorruptError) as refused:
+        open_store(path)
+
+    aside = restore_backup(path, refused.value.backup)
+
+    assert aside.name.startswith("casebook-damaged-") and aside.parent == tmp_path
+    assert _sha256(aside) == damaged
+    conn = open_store(path)
+    try:
+        assert conn.execute("SELECT count(*) FROM settings").fetchone()[0] == 200
+    finally:
+        conn.close()
+
+
+def test_a_store_closed_cleanly_opens_without_the_full_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "casebook.sqlite3"
+    _store_with_pages(path)
+    open_store(path).close()
+    checks: list[Path] = []
+    real = db.check_store
+    monkeypatch.setattr(db, "check_store", lambda c, p, b: (checks.append(p), real(c, p, b)))
+
+    open_store(path).close()
+    assert checks == []  # the marker matches: nothing wrote the file since
+    os.utime(path)  # something else touched it
+    open_store(path).close()
+    assert checks == [path]
+
+
+def test_scheduled_backups_are_daily_and_the_last_five_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "casebook.sqlite3"
+    _store_with_pages(path, rows=5)
+    conn = open_store(path)
+    folder = tmp_path / "backups"
+    try:
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+        for day in range(8):
+            backups.write_scheduled_backup(conn, folder, start + timedelta(days=day))
+        assert not backups.scheduled_backup_due(folder, start + timedelta(days=7, hours=5))
+        assert backups.scheduled_backup_due(folder, start + timedelta(days=8, hours=1))
+    finally:
+        conn.close()
+    kept = [b for b in backups.list_backups(folder) if b.kind == "auto"]
+    # The newest five; the one taken at open today and the first days' went.
+    assert [b.created for b in kept] == [start + timedelta(days=d) for d in range(7, 2, -1)]
+    assert not list(folder.glob("*.partial"))
+
+
+def test_a_read_only_store_reads_and_refuses_writes_in_plain_words(tmp_path: Path) -> None:
+    path = tmp_path / "casebook.sqlite3"
+    _store_with_pages(path, rows=3)
+    conn = open_store(path, read_only=True)
+    try:
+        assert conn.execute("SELECT count(*) FROM settings").fetchone()[0] == 3
+        with (pytest.raises(StoreReadOnlyError, match=r"read-only \(opened read-only\); nothing"),
+              db.transaction(conn)):
+            conn.execute("DELETE FROM settings")
+    finally:
+        conn.close()
+
+
+def test_a_disk_full_error_inside_a_transaction_becomes_a_store_error_and_rolls_back(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "casebook.sqlite3"
+    _store_with_pages(path, rows=3)
+    conn = open_store(path)
+    try:
+        with (pytest.raises(StoreFullError, match="is full; nothing was changed"),
+              db.transaction(conn)):
+            conn.execute("DELETE FROM settings")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        assert conn.execute("SELECT count(*) FROM settings").fetchone()[0] == 3
+    finally:
+        conn.close()

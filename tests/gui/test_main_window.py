@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QKeySequence, QPalette
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop_app.core.annotations.store import annotate_quote
@@ -257,3 +258,22 @@ def test_after_an_update_the_reader_is_told_what_happened_to_their_notes(
              for i in range(window.notes_panel.list.count())]
     assert "One further difficulty" in row and "made on 1.0.0" in row
     assert row.startswith("…")  # shown with the words around it
+
+
+def test_a_read_only_library_opens_for_reading_with_changes_switched_off(
+    qtbot: QtBot, paths: AppPaths
+) -> None:
+    subprocess.run(["mount", "--bind", str(paths.data_dir), str(paths.data_dir)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(paths.data_dir)], check=True)
+        win = open_window(qtbot, paths)
+        try:
+            assert win.library.topLevelItemCount() == 1
+            assert not win.highlight_action.isEnabled() and not win.import_action.isEnabled()
+            labels = [w.text() for w in win.statusBar().findChildren(QLabel)]
+            assert any(text.startswith("Read-only library") for text in labels)
+        finally:
+            win.close()
+            win.conn.close()  # an open file would keep the mount busy
+    finally:
+        subprocess.run(["umount", str(paths.data_dir)], check=True)
