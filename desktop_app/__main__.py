@@ -1,15 +1,54 @@
-"""``python -m desktop_app`` and the ``casebook`` command."""
+"""``python -m desktop_app`` and the ``casebook`` command.
+
+A frozen build (PyInstaller) has one executable and no ``python -m``, so the child
+processes Casebook starts come back in here: ``--render-worker`` runs the PDF render
+worker, and ``-m MODULE`` (what ``sys.executable -m ...`` becomes when ``sys.executable``
+is the frozen program) is mapped to the same two entry points. Both are decided before
+anything heavy is imported: the worker is restarted after crashes and must start fast.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
+RENDER_WORKER_FLAG = "--render-worker"
+WORKER_MODULE = "desktop_app.gui.pdf.render_worker"
+
+
+def render_worker_command() -> list[str]:
+    """How to start the render worker from this program, frozen or not."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, RENDER_WORKER_FLAG]
+    return [sys.executable, "-m", WORKER_MODULE]
+
+
+def _frozen_module_argv(argv: list[str]) -> list[str]:
+    """``-m desktop_app ARGS`` → ``ARGS``; ``-m <worker>`` → ``--render-worker``.
+
+    Only when frozen: GUI code that starts ``sys.executable -m desktop_app ...`` then
+    runs this program again with those arguments, and there is no interpreter to take
+    ``-m``. Any other module is not part of the bundle; leave it for argparse to refuse.
+    """
+    if not getattr(sys, "frozen", False) or len(argv) < 2 or argv[0] != "-m":
+        return argv
+    if argv[1] in ("desktop_app", "desktop_app.__main__"):
+        return argv[2:]
+    if argv[1] == WORKER_MODULE:
+        return [RENDER_WORKER_FLAG]
+    return argv
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = _frozen_module_argv(list(sys.argv[1:] if argv is None else argv))
+    if args[:1] == [RENDER_WORKER_FLAG]:
+        from desktop_app.gui.pdf.render_worker import main as worker_main  # no Qt
+
+        worker_main()
+        return 0
     from desktop_app.cli import main as cli_main
 
-    return cli_main(argv)
+    return cli_main(args)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"Casebook {__version__}")
     parser.add_argument("--data-dir", help="keep the library in this folder")
     parser.add_argument("--verbose", action="store_true", help="log more detail")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation on a temporary library, without a "
+                             "screen, and exit (0 if it works)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="install the sample pack and open it")
@@ -201,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.handler = cmd_window
     else:
         args = parser.parse_args(argv)
+    if args.self_test:  # before Context: it must not touch the user's folders or logs
+        from desktop_app.self_test import main as self_test_main
+
+        return self_test_main()
     handler: Callable[[Context], int] = getattr(args, "handler", cmd_library)
     ctx = Context(args)
     log_file = setup_logging(ctx.paths.log_dir, args.verbose)

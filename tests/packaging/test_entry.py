@@ -1,0 +1,42 @@
+"""The entry point's routing of child processes in a frozen build (no ``-m`` there)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import desktop_app.__main__ as entry
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+
+
+def test_source_tree_starts_the_worker_with_dash_m() -> None:
+    assert entry.render_worker_command() == [sys.executable, "-m", entry.WORKER_MODULE]
+
+
+@pytest.mark.usefixtures("frozen")
+def test_frozen_build_starts_the_worker_as_itself_with_the_hidden_flag() -> None:
+    assert entry.render_worker_command() == [sys.executable, "--render-worker"]
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["-m", "desktop_app", "--data-dir", "D", "pack", "install", "P"],
+     ["--data-dir", "D", "pack", "install", "P"]),
+    (["-m", "desktop_app.gui.pdf.render_worker"], ["--render-worker"]),
+    (["-m", "somethingelse"], ["-m", "somethingelse"]),
+    (["library"], ["library"]),
+])
+def test_frozen_build_maps_dash_m_to_its_own_entry_points(
+    argv: list[str], expected: list[str]
+) -> None:
+    assert entry._frozen_module_argv(argv) == expected
+
+
+def test_dash_m_is_left_alone_when_not_frozen() -> None:
+    argv = ["-m", "desktop_app", "library"]
+    assert entry._frozen_module_argv(argv) == argv
