@@ -19,7 +19,7 @@ from desktop_app.core import my_documents
 from desktop_app.core import search as search_core
 from desktop_app.core.annotations import store as notes_core
 from desktop_app.core.annotations.model import COLOURS, STATES, Annotation
-from desktop_app.core.errors import CasebookError
+from desktop_app.core.errors import CasebookError, StoreCorruptError, StoreError
 from desktop_app.core.export import FORMATS as EXPORT_FORMATS
 from desktop_app.core.library import active_document, list_documents, list_packs, open_library
 from desktop_app.core.packs import install as installer
@@ -31,6 +31,7 @@ from desktop_app.core.packs.signing import (
     load_secret_key,
     write_key_pair,
 )
+from desktop_app.core.store import backups as store_backups
 from desktop_app.logs import setup_logging
 from desktop_app.paths import AppPaths, resolve_paths
 from desktop_app.sample import BUNDLED_KEYS, sample_pack
@@ -189,6 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_notes_import)
 
+    store = commands.add_parser("store", help="the library file: its backups, and restoring one")
+    store_actions = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    p = store_actions.add_parser("backups", help="list the backups, newest first")
+    p.set_defaults(handler=cmd_store_backups)
+    p = store_actions.add_parser("restore", help="put a backup in place of the library "
+                                 "(the current file is kept beside it)")
+    p.add_argument("backup", nargs="?", type=Path, help="default: the newest backup")
+    p.set_defaults(handler=cmd_store_restore)
+
     p = commands.add_parser("library", help="show the installed packs and their documents")
     p.set_defaults(handler=cmd_library)
     return parser
@@ -215,7 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(ctx)
     except CasebookError as exc:
         log.info("Refused: %s", exc)
-        _fail(ctx, str(exc))
+        hint = (" To put the newest backup in its place (the damaged file is kept): "
+                "casebook store restore" if isinstance(exc, StoreCorruptError) and exc.backup
+                else "")
+        _fail(ctx, str(exc) + hint)
         return 1
     except KeyboardInterrupt:
         _fail(ctx, "Interrupted; nothing was changed by the unfinished step.")
@@ -235,7 +248,7 @@ def _split_window_arguments(argv: list[str], parser: argparse.ArgumentParser
 
     Returns (options, files) for the window, or (argv, None) for a command.
     """
-    commands = {"demo", "pack", "keys", "docs", "search", "library", "notes"}
+    commands = {"demo", "pack", "keys", "docs", "search", "library", "notes", "store"}
     options: list[str] = []
     rest = list(argv)
     while rest and rest[0].startswith("-"):
@@ -436,6 +449,23 @@ def cmd_docs_add(ctx: Context) -> int:
 def cmd_docs_remove(ctx: Context) -> int:
     my_documents.remove_document(ctx.conn, ctx.args.doc_id)
     print(f"Removed {ctx.args.doc_id} from My documents.")
+    return 0
+
+
+def cmd_store_backups(ctx: Context) -> int:
+    # Never ctx.conn here: the library file may be the damaged thing being looked at.
+    found = store_backups.list_backups(ctx.paths.backup_dir)
+    print("\n".join(backup.describe() for backup in found) or "No backups yet.")
+    return 0
+
+
+def cmd_store_restore(ctx: Context) -> int:
+    found = store_backups.list_backups(ctx.paths.backup_dir)
+    backup = ctx.args.backup or (found[0].path if found else None)
+    if backup is None:
+        raise StoreError(f"There is no backup in {ctx.paths.backup_dir} to restore.")
+    aside = store_backups.restore_backup(ctx.paths.store_file, backup)
+    print(f"Restored the library from {backup}; the previous file is kept as {aside}.")
     return 0
 
 

@@ -122,3 +122,29 @@ def test_docs_add_puts_a_loose_pdf_in_my_documents(
                                                            "minutes")
     assert run(tmp_path / "data", "search", "gritting", "--json") == 0
     assert json.loads(capsys.readouterr().out)[0]["doc"] == done["doc"]
+
+
+def test_a_damaged_library_points_to_store_restore_which_brings_the_backup_back(
+    tmp_path: Path, packs: PackFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    path = packs.write(packs.spec(), sign=False)
+    assert run(data, "pack", "install", path, "--allow-unsigned") == 0
+    assert run(data, "pack", "list") == 0  # the first open of an existing library backs it up
+    assert run(data, "store", "backups") == 0
+    assert "automatic" in capsys.readouterr().out
+
+    store = data / "casebook.sqlite3"
+    damaged = bytearray(store.read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle:middle + 4096] = b"\xff" * 4096
+    store.write_bytes(bytes(damaged))
+    assert run(data, "pack", "list") == 1
+    err = capsys.readouterr().err
+    assert "casebook store restore" in err and "Traceback" not in err
+
+    assert run(data, "store", "restore") == 0
+    assert "previous file is kept" in capsys.readouterr().out
+    assert run(data, "pack", "list", "--json") == 0
+    assert json.loads(capsys.readouterr().out)[0]["pack"] == "org.example.sample"
+    assert list(data.glob("casebook-damaged-*.sqlite3"))
