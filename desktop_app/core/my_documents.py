@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from desktop_app.core.documents import ExtractedDocument
-from desktop_app.core.documents.markdown_html import render_markdown
+from desktop_app.core.documents.markdown_html import MAX_MARKDOWN_BYTES, render_markdown
 from desktop_app.core.documents.pdf import extract_pdf
 from desktop_app.core.errors import DocumentError, NotInstalledError
 from desktop_app.core.library import DocumentRecord, document_record
@@ -32,8 +32,14 @@ def add_document(conn: sqlite3.Connection, path: Path) -> DocumentRecord:
     if media_type is None:
         raise DocumentError(f"{path.name} is not a PDF or Markdown file.")
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
             raise DocumentError(f"{path.name} is larger than {MAX_FILE_BYTES:,} bytes.")
+        # Refused before reading: a 50 MB "case study" would be read whole only to be
+        # turned away by render_markdown's limit.
+        if media_type == "text/markdown" and size > MAX_MARKDOWN_BYTES:
+            raise DocumentError(f"{path.name} is {size:,} bytes of Markdown; "
+                                f"the limit is {MAX_MARKDOWN_BYTES:,}.")
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path} cannot be read ({exc.strerror}).") from None

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import posixpath
 import re
+import time
+from collections.abc import Callable
 from html.parser import HTMLParser
+from typing import Any
 
 import markdown
 import nh3
@@ -23,6 +26,23 @@ MAX_MARKDOWN_BYTES = 5 * 1024 * 1024
 # python-markdown's run time explodes with nesting; real documents stay far below.
 MAX_INDENT = 64
 MAX_QUOTE_DEPTH = 16
+# python-markdown is quadratic in the inline elements of one paragraph or list: a
+# 1 MB paragraph of "*a* **b** " takes 68 s, 10,000 "![" 19 s, 20,000 "<http://a"
+# 38 s. No line check catches every such shape, so conversion has a deadline instead
+# (a 4.9 MB case study of ordinary prose converts in ~1 s): past it, the document is
+# refused, well inside the 5 s a hostile document may take.
+MAX_CONVERT_SECONDS = 2.5
+# nh3 (html5ever) is quadratic in element depth: 100,000 nested <div>s take 31 s to
+# sanitise. Markdown within the nesting limits above stays under ~60 levels.
+MAX_HTML_DEPTH = 256
+# python-markdown's HTML block finder scans from every "<" that opens a tag to the next
+# ">" (20,000 "<http://a" without one take 40 s, in one call the deadline cannot
+# interrupt), so the characters it would scan are counted first.
+MAX_TAG_SCAN = 20_000_000
+_TAG_OPEN = re.compile(r"<[A-Za-z/!?]")
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+         "param", "source", "track", "wbr"}
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt",
@@ -55,7 +75,8 @@ def render_markdown(data: bytes, doc_path: str) -> ExtractedDocument:
 
 
 def markdown_to_safe_html(text: str, doc_path: str) -> str:
-    raw_html = markdown.markdown(text, extensions=list(EXTENSIONS), output_format="html")
+    raw_html = _convert(text, doc_path)
+    _check_depth(raw_html, doc_path)
 
     def keep_inside_pack(element: str, attribute: str, value: str) -> str | None:
         if element == "img" and attribute == "src":
@@ -71,6 +92,62 @@ def markdown_to_safe_html(text: str, doc_path: str) -> str:
         url_schemes=LINK_SCHEMES,
         link_rel="noopener noreferrer",
     )
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def _convert(text: str, name: str) -> str:
+    """python-markdown's HTML, or a DocumentError if it takes too long or nests too deep."""
+    md = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
+    deadline = time.monotonic() + MAX_CONVERT_SECONDS
+
+    def timed(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if time.monotonic() > deadline:
+                raise _TooSlow
+            return method(*args, **kwargs)
+        return call
+
+    # Checked wherever python-markdown loops: each block processor's test (asked of
+    # every block), each inline pattern's regex and match handler (asked for every
+    # text and every match, between the string rebuilds that make it quadratic), and
+    # every whole-document pass.
+    for processor in md.parser.blockprocessors:
+        processor.test, processor.run = timed(processor.test), timed(processor.run)
+    for pattern in md.inlinePatterns:
+        pattern.handleMatch = timed(pattern.handleMatch)
+        pattern.getCompiledRegExp = timed(pattern.getCompiledRegExp)
+    for registry in (md.preprocessors, md.treeprocessors, md.postprocessors):
+        for processor in registry:
+            processor.run = timed(processor.run)
+    try:
+        return md.convert(text)
+    except _TooSlow:
+        raise DocumentError(
+            f"{name} is too complex to display (it did not convert within "
+            f"{MAX_CONVERT_SECONDS:g} seconds).") from None
+    except RecursionError:
+        # Emphasis nested ~1,000 deep builds a tree python-markdown walks recursively.
+        raise DocumentError(f"{name} is nested too deeply to display.") from None
+
+
+def _check_depth(raw_html: str, name: str) -> None:
+    """Refuse HTML nested deeper than MAX_HTML_DEPTH before the sanitiser sees it.
+
+    Counts like a careless parser (every unclosed tag counts), which only overstates.
+    """
+    depth = 0
+    for match in _TAG.finditer(raw_html):
+        closing, tag, self_closing = match.groups()
+        if closing:
+            depth = max(0, depth - 1)
+        elif not self_closing and tag.lower() not in _VOID:
+            depth += 1
+            if depth > MAX_HTML_DEPTH:
+                raise DocumentError(f"{name} is nested too deeply to display "
+                                    f"(more than {MAX_HTML_DEPTH} levels of HTML).")
 
 
 def _pack_media_path(src: str, doc_path: str) -> str | None:
@@ -95,6 +172,14 @@ def _decode(data: bytes, name: str) -> str:
         raise DocumentError(f"{name} is not UTF-8 text (byte {exc.start}).") from None
     if "\x00" in text:
         raise DocumentError(f"{name} holds NUL bytes: it is not a Markdown text file.")
+    scan, closer = 0, -1
+    for match in _TAG_OPEN.finditer(text):
+        if closer < match.start():  # the next ">" moves only forward: linear overall
+            found = text.find(">", match.start())
+            closer = found if found >= 0 else len(text)
+        scan += closer - match.start()
+        if scan > MAX_TAG_SCAN:
+            raise DocumentError(f"{name} has too many unclosed tags to display.")
     for number, line in enumerate(text.splitlines(), start=1):
         indent = len(line) - len(line.lstrip(" \t"))
         quotes = len(line) - len(line.lstrip(" >"))

@@ -15,6 +15,7 @@ blame is answered with ``render_failed`` and never retried.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class _Request:
     payload: bytes = b""
     reopen: bool = False  # opening again after a restart: the views already know the info
     prefetch: bool = False  # characters asked for ahead of need: newer prefetches replace it
+    draw_scale: float = 0.0  # what the worker renders at, if less than ``scale``
     id: int = 0
 
     def header(self) -> dict:
@@ -66,7 +68,7 @@ class _Request:
         if self.op in ("render", "search", "chars"):
             header["page"] = self.page
         if self.op == "render":
-            header["scale"] = self.scale
+            header["scale"] = self.draw_scale or self.scale
         if self.op == "search":
             header["text"] = self.text
         return header
@@ -186,8 +188,28 @@ class RenderService(QObject):
             if flying and (flying.op, flying.doc, flying.page, flying.scale) == ("render", *key):
                 continue
             self._renders[key] = _Request("render", doc_key, page, scale,
-                                          dpr=device_pixel_ratio)
+                                          dpr=device_pixel_ratio,
+                                          draw_scale=self._fitting_scale(doc_key, page, scale))
         self._pump()
+
+    def _fitting_scale(self, doc_key: str, page: int, scale: float) -> float:
+        """``scale``, or less if the image would not fit in half the cache.
+
+        An image bigger than the cache is never stored, and the view paints only cached
+        images: such a page (an enormous page, or A4 at 400 % on a high-DPI screen, 72 MB
+        against a 64 MB cache) stayed a placeholder forever, re-rendered on every scroll.
+        Drawn smaller, it is cached under the scale asked for and shown stretched.
+        """
+        info = self._infos.get(doc_key)
+        if info is None or not 0 <= page < len(info.sizes):
+            return scale
+        width, height = info.sizes[page]
+        # RGB888: 3 bytes a pixel, rows padded to 4 bytes; half the cache, so the pages
+        # either side of it stay cached too.
+        budget = self.cache.limit_bytes / 2 / 3.1
+        if width * height * scale * scale <= budget or width * height <= 0:
+            return scale
+        return math.sqrt(budget / (width * height))
 
     def search(self, doc_key: str, page: int, text: str) -> None:
         """Find ``text`` on one page; answers with ``found`` (an empty list for no hits)."""
