@@ -83,7 +83,11 @@ def anchor(
     if not target.exact:
         return _ORPHAN
 
-    if position is not None and text.text[position["start"]:position["end"]] == exact:
+    # Bounds first: a slice clamps, so an end past the text (or a negative start, which
+    # counts from the end) matched and came back as a place outside it (tests/fuzz).
+    if position is not None \
+            and 0 <= position["start"] <= position["end"] <= len(text.text) \
+            and text.text[position["start"]:position["end"]] == exact:
         start = norm.to_norm(position["start"])
         score = _score(norm.text, target, start, start + len(target.exact), errors=0)
         if score >= ANCHORED_SCORE:
@@ -227,7 +231,9 @@ def _align(exact: str, window: str) -> tuple[int, int, int] | None:
     distance = Levenshtein.distance(exact, window[start:end])
     slack = min(max(length // 2, 1), max(3, 2 * distance))
     for _ in range(2):
-        ends = range(max(start + 1, start + length - slack),
+        # At most len(window): a window shorter than the quote less the slack (near the
+        # end of the text) left no end to try, and min() raised (tests/fuzz).
+        ends = range(min(max(start + 1, start + length - slack), len(window)),
                      min(len(window), start + length + slack) + 1)
         distance, _gap, end = min(
             (Levenshtein.distance(exact, window[start:e]), abs(e - start - length), e)

@@ -170,7 +170,9 @@ def parse(data: bytes | str | Mapping[str, Any]) -> tuple[list[Annotation], int]
             continue
         try:
             annotations.append(_checked(Annotation.from_w3c(item)))
-        except (AnnotationError, ValueError, TypeError) as exc:
+        # OverflowError: from_w3c's float() of a score like 1e400 written as an integer
+        # (tests/fuzz/test_jsonld_import_fuzz.py).
+        except (AnnotationError, ValueError, TypeError, OverflowError) as exc:
             message = str(exc).rstrip(".")
             raise NoteImportError(f"Annotation {number} of the file cannot be read: {message}. "
                                   "Nothing was imported.") from None
@@ -254,6 +256,14 @@ def _checked(a: Annotation) -> Annotation:
            for tag in a.tags):
         raise ValueError("a tag is not a short piece of text")
     _check_selectors(a.selectors)
+    try:
+        # JSON can spell a lone surrogate ("\ud800"); SQLite cannot store it, and the
+        # insert would fail mid-import with UnicodeEncodeError (tests/fuzz).
+        json.dumps([a.body, a.tags, a.selectors, a.pack_id, a.doc_id, a.doc_version,
+                    a.extractor, a.text_sha256, a.created, a.updated, a.deleted],
+                   ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("it holds text that is not valid Unicode") from None
     now = utc_now()
     return a.with_changes(uuid=ident, created=a.created or now,
                           updated=a.updated or a.created or now)
@@ -275,7 +285,10 @@ def _check_selectors(selectors: tuple[dict[str, Any], ...]) -> None:
                 raise ValueError("its text position is not a pair of offsets")
         elif kind in ("PageSelector", "FragmentSelector"):
             index = selector.get("index")
-            if index is not None and not (_integer(index) and index >= 0):
+            # A page selector needs its index: Annotation.page_index reads it as
+            # selector["index"], and a missing one raised KeyError at the insert (tests/fuzz).
+            if (index is not None or kind == "PageSelector") \
+                    and not (_integer(index) and index >= 0):
                 raise ValueError("its page or section index is not a number")
             for key in ("label", "title", "value"):
                 if not isinstance(selector.get(key, ""), str | None):
@@ -289,7 +302,9 @@ def _check_selectors(selectors: tuple[dict[str, Any], ...]) -> None:
 
 
 def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    # Within SQLite's 64 bits: offsets and page indexes are stored in INTEGER columns,
+    # and a bigger one failed the insert with OverflowError (tests/fuzz).
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def _rect(item: Any) -> bool:

@@ -118,6 +118,13 @@ class PackArchive:
         following = [(i.header_offset, repr(i.filename)) for i in ordered[1:]]
         following.append((self._zip.start_dir, "the central directory"))
         for info, (next_start, next_name) in zip(ordered, following, strict=True):
+            if info.header_offset < 0:
+                # zipfile shifts every offset by the bytes it thinks were prepended; a cut
+                # start makes that negative, and seek() would raise OSError (tests/fuzz).
+                raise PackError(
+                    f"The pack entry {info.filename!r} starts before the archive does: "
+                    "the archive is damaged."
+                )
             stream.seek(info.header_offset)
             header = stream.read(30)
             if len(header) < 30 or header[:4] != b"PK\x03\x04":

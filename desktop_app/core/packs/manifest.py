@@ -80,7 +80,9 @@ def parse_manifest(data: bytes) -> Manifest:
         )
     try:
         raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    # ValueError, not only JSONDecodeError: json.loads raises a plain ValueError for an
+    # integer of more than 4,300 digits (tests/fuzz/test_manifest_fuzz.py).
+    except (ValueError, RecursionError) as exc:
         raise PackError(f"manifest.json is not valid JSON ({exc}).") from None
     if not isinstance(raw, dict):
         raise PackError("manifest.json must hold a JSON object.")
@@ -168,6 +170,13 @@ def _str(obj: dict[str, Any], key: str, where: str = "manifest") -> str:
         raise PackError(f"manifest.json: {where} field {key!r} must be a non-empty string.")
     if len(value) > 1000:
         raise PackError(f"manifest.json: {where} field {key!r} is longer than 1,000 characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # JSON can spell a lone surrogate ("\ud800"); such a string is no text: SQLite
+        # cannot store it and a path check cannot encode it (tests/fuzz).
+        raise PackError(f"manifest.json: {where} field {key!r} is not valid Unicode text.") \
+            from None
     return value
 
 

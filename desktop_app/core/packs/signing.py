@@ -107,7 +107,9 @@ def check_signature(
         key_id = body["key_id"]
         algorithm = body["algorithm"]
         signature = base64.b64decode(body["signature"], validate=True)
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, binascii.Error):
+    # ValueError and RecursionError: json.loads on deep nesting or 4,300-digit numbers,
+    # b64decode on non-ASCII text (tests/fuzz/test_pack_reader_fuzz.py).
+    except (ValueError, RecursionError, KeyError, TypeError, binascii.Error):
         raise SignatureError("manifest.sig is not a readable Casebook signature.") from None
     if algorithm != "ed25519" or not isinstance(key_id, str):
         raise SignatureError(f"manifest.sig uses an unsupported algorithm ({algorithm!r}).")
