@@ -192,16 +192,16 @@ def test_clicking_a_pdf_highlight_shows_its_note_in_the_panel(
     assert window.notes_panel.current_uuid() == note.uuid
 
 
-def answer_dialogs(qtbot: QtBot, target: Path, fmt: str) -> QTimer:
-    """Answer the export dialog and the file dialog the way a reader would."""
+def answer_dialogs(fmt: str, scope: str = "document") -> QTimer:
+    """Answer the export dialog, then the file dialog (its suggested name), as a reader would."""
 
     def answer() -> None:
         dialog = QApplication.activeModalWidget()
         if isinstance(dialog, ExportDialog):
+            dialog.scope.setCurrentIndex(dialog.scope.findData(scope))
             dialog.format.setCurrentIndex(dialog.format.findData(fmt))
             dialog.accept()
         elif isinstance(dialog, QFileDialog):
-            dialog.selectFile(str(target))
             dialog.accept()
 
     timer = QTimer()
@@ -216,12 +216,12 @@ def test_file_export_notes_writes_the_chosen_format(
     annotate_quote(window.conn, active_document(window.conn, PACK, "brent-social-media"),
                    PHRASE, body="share with the team")
     window.open_document(PACK, "brent-social-media")
-    target = tmp_path / "brent-social-media-notes.md"
-    timer = answer_dialogs(qtbot, target, "md")
+    timer = answer_dialogs("md")
     window.export_action.trigger()
     timer.stop()
-    assert target.exists()
-    text = target.read_text()
+    written = Path(window.statusBar().currentMessage().split(" to ", 1)[1].rstrip("."))
+    assert written.name == "brent-social-media-notes.md"
+    text = written.read_text()
     assert PHRASE in text and "share with the team" in text
     assert "Exported 1 notes" in window.statusBar().currentMessage()
 
@@ -255,18 +255,7 @@ def test_exporting_only_the_selected_note(
     window.notes_panel.list.setCurrentRow(1)
     chosen = window.notes_panel.current_uuid()
 
-    def answer() -> None:
-        dialog = QApplication.activeModalWidget()
-        if isinstance(dialog, ExportDialog):
-            dialog.scope.setCurrentIndex(dialog.scope.findData("selected"))
-            dialog.format.setCurrentIndex(dialog.format.findData("jsonld"))
-            dialog.accept()
-        elif isinstance(dialog, QFileDialog):
-            dialog.accept()
-
-    timer = QTimer()
-    timer.timeout.connect(answer)
-    timer.start(50)
+    timer = answer_dialogs("jsonld", scope="selected")
     window.export_action.trigger()
     timer.stop()
     written = Path(window.statusBar().currentMessage().split(" to ", 1)[1].rstrip("."))
