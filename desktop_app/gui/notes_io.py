@@ -79,7 +79,8 @@ def export_from_window(parent: QWidget, conn: sqlite3.Connection, pack_id: str, 
                               doc_id=None if whole_pack or uuids else doc_id, uuids=uuids)
     finally:
         QGuiApplication.restoreOverrideCursor()
-    return f"Exported {result.notes} notes to {result.path}."
+    noun = "note" if result.notes == 1 else "notes"
+    return f"Exported {result.notes} {noun} to {result.path}."
 
 
 def import_from_window(parent: QWidget, conn: sqlite3.Connection) -> ImportReport | None:

@@ -211,7 +211,7 @@ def answer_dialogs(fmt: str, scope: str = "document") -> QTimer:
 
 
 def test_file_export_notes_writes_the_chosen_format(
-    qtbot: QtBot, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     annotate_quote(window.conn, active_document(window.conn, PACK, "brent-social-media"),
                    PHRASE, body="share with the team")
@@ -223,7 +223,7 @@ def test_file_export_notes_writes_the_chosen_format(
     assert written.name == "brent-social-media-notes.md"
     text = written.read_text()
     assert PHRASE in text and "share with the team" in text
-    assert "Exported 1 notes" in window.statusBar().currentMessage()
+    assert window.statusBar().currentMessage().startswith("Exported 1 note to ")
 
 
 def test_tags_edited_in_the_panel_filter_the_list_and_undo_restores_them(
@@ -245,7 +245,7 @@ def test_tags_edited_in_the_panel_filter_the_list_and_undo_restores_them(
 
 
 def test_exporting_only_the_selected_note(
-    qtbot: QtBot, window: MainWindow, tmp_path: Path
+    qtbot: QtBot, window: MainWindow
 ) -> None:
     record = active_document(window.conn, PACK, "brent-social-media")
     annotate_quote(window.conn, record, PHRASE, body="first")
