@@ -248,7 +248,9 @@ def _split_window_arguments(argv: list[str], parser: argparse.ArgumentParser
 
     Returns (options, files) for the window, or (argv, None) for a command.
     """
-    commands = {"demo", "pack", "keys", "docs", "search", "library", "notes", "store"}
+    # The parser's own command names: a hand-kept list here fell behind twice.
+    commands = next(action.choices for action in parser._actions
+                    if isinstance(action, argparse._SubParsersAction))
     options: list[str] = []
     rest = list(argv)
     while rest and rest[0].startswith("-"):
