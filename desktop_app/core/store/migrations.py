@@ -212,6 +212,63 @@ MIGRATIONS: tuple[Migration, ...] = (
             END""",
         ),
     ),
+    Migration(
+        3,
+        "Comments: the outbox of comments written here, and the site's threads kept offline",
+        (
+            # One row per comment the reader wrote. site_url and post are copied from
+            # the manifest when the comment is written: the comment keeps its address
+            # even if the pack is updated or removed before it is sent.
+            """CREATE TABLE outbox (
+                uuid TEXT PRIMARY KEY,
+                pack_id TEXT NOT NULL,
+                doc_id TEXT NOT NULL,
+                doc_title TEXT NOT NULL,
+                section TEXT NOT NULL DEFAULT '',
+                site_url TEXT NOT NULL,
+                post TEXT NOT NULL,
+                body TEXT NOT NULL CHECK (length(trim(body)) > 0),
+                state TEXT NOT NULL CHECK (state IN
+                    ('queued', 'sending', 'sent', 'held', 'rejected', 'withdrawn')),
+                -- 1 once a send ended without an answer: the next attempt first asks
+                -- the site whether the comment arrived.
+                uncertain INTEGER NOT NULL DEFAULT 0 CHECK (uncertain IN (0, 1)),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at TEXT,
+                reason TEXT NOT NULL DEFAULT '',
+                remote_id INTEGER,
+                remote_link TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                sent_at TEXT
+            ) STRICT""",
+            "CREATE INDEX outbox_state ON outbox (state, created_at)",
+            "CREATE INDEX outbox_doc ON outbox (pack_id, doc_id, created_at)",
+            # Others' comments (and the reader's own once on the site), as last fetched.
+            # html is sanitised before it is stored; text is its plain form.
+            """CREATE TABLE site_comments (
+                site_url TEXT NOT NULL,
+                post TEXT NOT NULL,
+                remote_id INTEGER NOT NULL,
+                parent INTEGER NOT NULL DEFAULT 0,
+                author_name TEXT NOT NULL,
+                date_gmt TEXT NOT NULL,
+                html TEXT NOT NULL,
+                text TEXT NOT NULL,
+                link TEXT NOT NULL DEFAULT '',
+                fetched_at TEXT NOT NULL,
+                PRIMARY KEY (site_url, remote_id)
+            ) STRICT""",
+            "CREATE INDEX site_comments_post ON site_comments (site_url, post, date_gmt)",
+            """CREATE TABLE site_threads (
+                site_url TEXT NOT NULL,
+                post TEXT NOT NULL,
+                total INTEGER NOT NULL,
+                fetched_at TEXT NOT NULL,
+                PRIMARY KEY (site_url, post)
+            ) STRICT""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
