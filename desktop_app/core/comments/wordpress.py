@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MARKER = "casebook:{uuid}"
 PAGE_SIZE = 100  # WordPress's maximum per_page
+PROBE_SIZE = 10  # the first look at a thread already fetched: new comments come first
 FLOOD_SECONDS = 15  # WordPress's comment flood interval for non-moderators
 
 # Codes that mean "these credentials do not let you in". On 6.1 a wrong application
@@ -192,26 +193,29 @@ class WordPressSite:
                ) -> tuple[list[RemoteComment], int, bool]:
         """The approved comments of ``post``, newest first: (comments, total, complete).
 
-        With ``known_ids`` (the ids stored from the last fetch) only the first page is
-        read when it accounts for the site's whole total: new comments come first, so
-        one request per thread is the usual cost. An old comment approved late, or one
-        deleted, changes the total without appearing on page 1: then every page is
+        With ``known_ids`` (the ids stored from the last fetch) a short first page is
+        read: new comments come first, so when it and the store account for the
+        site's whole total, that one small request is all a sync costs (``complete``
+        False: the caller keeps what it has). An old comment approved late, or one
+        deleted, changes the total without showing on that page: then every page is
         read (``complete`` True, and the caller drops what the site no longer has).
         """
+        if known_ids is not None:
+            items, total = next(self._pages(post, PROBE_SIZE))
+            if len(known_ids | {c.remote_id for c in items}) == total:
+                return items, total, False
         comments: list[RemoteComment] = []
         total = 0
-        for page, (items, total) in enumerate(self._pages(post), start=1):
+        for items, page_total in self._pages(post, PAGE_SIZE):
             comments += items
-            if (page == 1 and known_ids is not None and len(items) < total
-                    and len(known_ids | {c.remote_id for c in items}) == total):
-                return comments, total, False
+            total = page_total
         return comments, total, True
 
-    def _pages(self, post: str) -> Iterator[tuple[list[RemoteComment], int]]:
+    def _pages(self, post: str, size: int) -> Iterator[tuple[list[RemoteComment], int]]:
         page = 1
         while True:
             answer = self._get("/wp/v2/comments", {
-                "post": post, "per_page": PAGE_SIZE, "page": page, "orderby": "date_gmt",
+                "post": post, "per_page": size, "page": page, "orderby": "date_gmt",
                 "order": "desc", "context": "view"})
             if answer.status_code == 400 and _code(answer) == "rest_comment_invalid_page_number":
                 return
