@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from desktop_app import __version__, cli_site
+from desktop_app import __version__, cli_site, cli_updates
 from desktop_app.core import my_documents
 from desktop_app.core import search as search_core
 from desktop_app.core.annotations import store as notes_core
@@ -202,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("library", help="show the installed packs and their documents")
     p.set_defaults(handler=cmd_library)
     cli_site.add_commands(commands)
+    cli_updates.add_commands(commands)
     return parser
 
 

@@ -8,9 +8,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 from desktop_app.core.library import list_documents, list_packs
+from desktop_app.core.packs.version import PackVersion
 
 DOC_ROLE = Qt.ItemDataRole.UserRole
 PACK_ROLE = Qt.ItemDataRole.UserRole + 1
+# The version a catalogue offers for a pack row, or None.
+UPDATE_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 class LibraryPanel(QTreeWidget):
@@ -21,6 +24,7 @@ class LibraryPanel(QTreeWidget):
     def __init__(self, conn: sqlite3.Connection, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._conn = conn
+        self._updates: dict[str, str] = {}
         self.setHeaderHidden(True)
         self.setUniformRowHeights(True)
         self.setAccessibleName("Library")
@@ -50,6 +54,15 @@ class LibraryPanel(QTreeWidget):
                               f"Pack {info.title}, version {info.version}, {info.publisher}")
             if info.trust in ("unsigned", "unknown-signer"):
                 pack_item.setText(0, f"{pack_item.text(0)}  ⚠ unverified")
+            offered = self._offered(info.pack_id, info.version)
+            if offered:
+                # Words, not only an arrow: screen readers read the text and the role.
+                pack_item.setText(0, f"{pack_item.text(0)}  ⬆ Update available: {offered}")
+                pack_item.setToolTip(0, f"{tip}\nUpdate available: version {offered}")
+                pack_item.setData(0, Qt.ItemDataRole.AccessibleTextRole,
+                                  f"Pack {info.title}, version {info.version}, "
+                                  f"{info.publisher}, update available: version {offered}")
+                pack_item.setData(0, UPDATE_ROLE, offered)
             for doc in list_documents(self._conn, info.pack_id):
                 unit = "pages" if doc.media_type == "application/pdf" else "sections"
                 child = QTreeWidgetItem([doc.title])
@@ -62,6 +75,22 @@ class LibraryPanel(QTreeWidget):
             pack_item.setExpanded(not expanded or info.pack_id in expanded)
         if packs and self.currentItem() is None:
             self.setCurrentItem(self.topLevelItem(0))
+
+    def set_updates(self, updates: dict[str, str]) -> None:
+        """Mark packs that have a newer version on offer: ``{pack_id: version}`` (from
+        ``core.packs.catalogue.UpdateCheck.versions()``); an empty dict clears the marks."""
+        self._updates = dict(updates)
+        self.refresh()
+
+    def _offered(self, pack_id: str, installed: str) -> str | None:
+        offered = self._updates.get(pack_id)
+        try:
+            newer = offered is not None and PackVersion.parse(offered) > PackVersion.parse(
+                installed)
+        except ValueError:
+            return None
+        # Once the update is installed the mark goes, whether or not anyone clears it.
+        return offered if newer else None
 
     def _activate(self, item: QTreeWidgetItem, _column: int) -> None:
         target = item.data(0, DOC_ROLE)

@@ -96,7 +96,7 @@ def build_pack(
     raw = {
         key_name: config[key_name]
         for key_name in ("id", "version", "title", "subtitle", "publisher", "date",
-                         "language", "licence", "site")
+                         "language", "licence", "site", "catalogue")
         if key_name in config
     }
     raw["format"] = FORMAT

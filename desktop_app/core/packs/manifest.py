@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from desktop_app.core.errors import PackError
 from desktop_app.core.packs.version import PackVersion
@@ -24,6 +25,8 @@ _PACK_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}(\.[a-z0-9][a-z0-9-]{0,62}){1,7}"
 _DOC_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Plain http only to this computer (tests, a publisher previewing a catalogue locally).
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Manifest:
     files: tuple[FileEntry, ...]
     subtitle: str = ""
     site: Site | None = None
+    # The publisher's update catalogue (docs/pack-format.md, "catalogue.json").
+    catalogue: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def file(self, path: str) -> FileEntry:
@@ -143,6 +148,13 @@ def parse_manifest(data: bytes) -> Manifest:
             raise PackError(f"manifest.json: site url {url!r} is not an http(s) address.")
         site = Site(kind, url)
 
+    catalogue = None
+    if raw.get("catalogue") is not None:
+        catalogue = _str(raw, "catalogue")
+        problem = catalogue_url_problem(catalogue)
+        if problem:
+            raise PackError(f"manifest.json: 'catalogue' {catalogue!r} {problem}.")
+
     return Manifest(
         id=pack_id,
         version=version,
@@ -155,8 +167,33 @@ def parse_manifest(data: bytes) -> Manifest:
         documents=documents,
         files=files,
         site=site,
+        catalogue=catalogue,
         raw=raw,
     )
+
+
+def catalogue_url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` as the address of a catalogue or of a download, or None.
+
+    https only; plain http is accepted for this computer alone (127.0.0.1, localhost).
+    """
+    if not isinstance(url, str) or len(url) > 2000 or re.search(r"[\s\x00-\x1f\x7f]", url):
+        return "is not a web address"
+    try:
+        parts = urlsplit(url)
+        if parts.port == 0:  # .port raises ValueError for a port that is not a number
+            return "is not a web address"
+    except ValueError:
+        return "is not a web address"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "is not an https address"
+    if parts.username is not None or parts.password is not None:
+        return "must not hold a user name or password"
+    if parts.fragment:
+        return "must not hold a #fragment"
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        return "must be an https address (plain http is accepted only for 127.0.0.1)"
+    return None
 
 
 def manifest_bytes(raw: dict[str, Any]) -> bytes:
