@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"WordPress is not available: {reason}", file=sys.stderr)
         return 1
     work = Path(tempfile.mkdtemp(prefix="cbbench"))
-    with WordPressSite(tempfile.mkdtemp(prefix="cbwp", dir="/tmp")) as site:
+    with WordPressSite(tempfile.mkdtemp(prefix="cbwp", dir="/tmp"), remove_state=True) as site:
         site.reset(flood_protection=False)
         site.set_comment_previously_approved(False)
         posts = [site.create_post(f"Bench post {n}") for n in range(10)]

@@ -445,7 +445,7 @@ class WordPressSite:
     """
 
     def __init__(self, state_dir: str | os.PathLike[str], *, workers: int = 4,
-                 open_posts: int = 5, remove_state: bool = False) -> None:
+                 open_post_count: int = 5, remove_state: bool = False) -> None:
         self.state = Path(os.path.abspath(state_dir))
         self.socket_path = self.state / "my.sock"
         if len(os.fsencode(self.socket_path)) > _MAX_SOCKET_PATH:
@@ -453,7 +453,7 @@ class WordPressSite:
                              "use a short folder such as tempfile.mkdtemp(dir='/tmp')")
         self.workers = workers
         self.remove_state = remove_state
-        self._open_post_count = open_posts
+        self._open_post_count = open_post_count
         self.port = 0
         self.accounts: dict[str, Account] = {}
         self.open_posts: list[int] = []
@@ -568,15 +568,19 @@ class WordPressSite:
         if self._reaper is not None:
             self._reaper.dismiss()
             self._reaper = None
-        # php first (it holds database connections), then the database.
-        for group in reversed(self._groups):
+        # php first (it holds database connections), the database last.
+        for group in sorted(self._groups, key=lambda g: g.name == "mariadbd"):
             group.stop(grace=10.0 if group.name == "mariadbd" else 3.0)
         self._groups.clear()
         self._running = False
         with _LIVE_LOCK:
             _LIVE.discard(self)
         if self.remove_state:
-            shutil.rmtree(self.state, ignore_errors=True)
+            for _attempt in range(3):
+                shutil.rmtree(self.state, ignore_errors=True)
+                if not self.state.exists():
+                    break
+                time.sleep(0.2)
 
     def _failure_message(self, exc: BaseException) -> str:
         parts = [f"WordPress test site failed to start in {self.state}: {exc}"]
