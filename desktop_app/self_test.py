@@ -61,7 +61,8 @@ def run_self_test(folder: Path | None = None) -> tuple[bool, str]:
         f"Self-test passed in {time.monotonic() - started:.1f} s: {facts['pack']} "
         f"{facts['version']} installed, signed by {facts['signer']}; guide page 1 rendered "
         f"({facts['pixels']}) here and in the worker; {facts['hits']} hits for "
-        f"\"{SEARCH_WORDS}\"; 1 note exported as {', '.join(EXPORT_FORMATS)}; "
+        f"\"{SEARCH_WORDS}\"; 1 note exported as {', '.join(EXPORT_FORMATS)}; 1 comment "
+        f"queued (certificates: {facts['trust']}; keyring: {facts['keyring']}); "
         f"Qt {facts['qt']} ({facts['platform']})."
     )
 
@@ -177,6 +178,20 @@ def _export(run: Run) -> None:
             raise SelfTestFailure(f"exporting as {fmt} wrote {result.notes} notes")
 
 
+def _queue_comment(run: Run) -> None:
+    # No request is made: the outbox is local, and the network stack (the system's
+    # trust store, the keyring) is only loaded, which is what a frozen build can lack.
+    from desktop_app.core.comments import credentials, outbox
+    from desktop_app.core.net import make_client, trust_store_name
+
+    comment = outbox.add_comment(run.facts["conn"], SAMPLE_PACK_ID, "guide",
+                                 "Self-test comment")
+    if outbox.get_comment(run.facts["conn"], comment.uuid).state != "queued":
+        raise SelfTestFailure("the comment was not queued")
+    make_client("https://community.example.org").close()
+    run.facts.update(trust=trust_store_name(), keyring=credentials.keyring_name() or "none")
+
+
 def _qt_offscreen(run: Run) -> None:
     # The window itself needs a screen; the offscreen platform loads the same Qt
     # libraries, plugins and fonts, which is what a frozen build can be missing.
@@ -200,6 +215,7 @@ STEPS: list[tuple[str, Callable[[Run], None]]] = [
     ("search", _search),
     ("create a note", _annotate),
     ("export the note", _export),
+    ("queue a comment and load the network stack", _queue_comment),
     ("load Qt (offscreen)", _qt_offscreen),
 ]
 
