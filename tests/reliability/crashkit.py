@@ -162,5 +162,15 @@ def notes(store: Path, conn: sqlite3.Connection | None = None) -> dict[str, tupl
             conn.close()
 
 
+def comments(store: Path) -> dict[str, tuple]:
+    """Outbox uuid -> (pack, doc, body, state)."""
+    conn = _connect(store)
+    try:
+        return {r["uuid"]: (r["pack_id"], r["doc_id"], r["body"], r["state"])
+                for r in conn.execute("SELECT * FROM outbox")}
+    finally:
+        conn.close()
+
+
 def without_notes(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in snapshot.items() if key != "notes"}

@@ -174,12 +174,14 @@ def _kill_operation(op: Operation, confirmed: set[str], scratch: Path, seed: int
 
 
 def _kill_note_edits(world: dict, scratch: Path, kills: int, seed: int) -> Tally:
-    """One library through a series of note adds and deletes, some finished, some
-    killed: every note the CLI confirmed must outlive every later kill."""
+    """One library through a series of note adds and deletes and comments queued,
+    some finished, some killed: every note and comment the CLI confirmed must
+    outlive every later kill."""
     rng = random.Random(seed)
     work = kit.copy_data_dir(world["small_store"], scratch)
     store = work / kit.STORE
     confirmed = dict.fromkeys(world["confirmed"][world["small_store"]], False)  # -> deleted
+    queued: dict[str, str] = {}  # comments confirmed queued -> their text
     tally = Tally()
     first = kit.run_and_kill(work, ("notes", "add", "--pack", "org.example.small", "--doc",
                                     "guide", "--quote", QUOTES[0], "--note", "timed"), 60)
@@ -190,11 +192,19 @@ def _kill_note_edits(world: dict, scratch: Path, kills: int, seed: int) -> Tally
         step += 1
         before = kit.notes(store)
         live = [u for u, deleted in confirmed.items() if not deleted]
-        if len(live) > 3 and rng.random() < 0.35:
+        roll = rng.random()
+        comment = ""
+        if len(live) > 3 and roll < 0.3:
             target = rng.choice(live)
             args: tuple[str, ...] = ("notes", "delete", target)
             after_ok = [before, {**before, target: (*before[target][:4], True,
                                                      *before[target][5:])}]
+        elif roll < 0.55:
+            # A comment queued for the community site: kept like a note once confirmed.
+            target, comment = "", f"comment at step {step}"
+            args = ("comment", "add", "--pack", "org.example.small", "--doc", "guide",
+                    comment)
+            after_ok = [before]
         else:
             target, quote = "", rng.choice(QUOTES)
             args = ("notes", "add", "--pack", "org.example.small", "--doc", "guide",
@@ -210,6 +220,8 @@ def _kill_note_edits(world: dict, scratch: Path, kills: int, seed: int) -> Tally
                 tally.problems.append(f"{args} failed on its own: {run.returncode}")
             elif target:
                 confirmed[target] = True
+            elif comment:
+                queued[re.search(r"([0-9a-f-]{36})", run.stdout)[1]] = comment
             else:
                 confirmed[re.search(r"([0-9a-f-]{36})", run.stdout)[1]] = False
         now = kit.notes(store)
@@ -225,6 +237,19 @@ def _kill_note_edits(world: dict, scratch: Path, kills: int, seed: int) -> Tally
         for uuid, deleted in confirmed.items():
             if uuid not in now or now[uuid][4] != deleted:
                 problems.append(f"confirmed note {uuid} lost or its deletion undone")
+        outbox_now = kit.comments(store)
+        for uuid, body in queued.items():
+            if outbox_now.get(uuid, (None, None, None, None))[2:] != (body, "queued"):
+                problems.append(f"queued comment {uuid} lost or changed")
+        unknown = {u: c for u, c in outbox_now.items() if u not in queued}
+        if run.killed and comment and len(unknown) == 1:
+            # A killed add may have committed: whole, and from now on it must stay.
+            (uuid, (_, _, body, state)), = unknown.items()
+            if (body, state) != (comment, "queued"):
+                problems.append(f"a half-written comment: {body!r} {state}")
+            queued[uuid] = body
+        elif unknown:
+            problems.append(f"comments appeared that were never written: {unknown}")
         tally.problems += [f"notes step {step}: {p}" for p in problems]
     return tally
 
