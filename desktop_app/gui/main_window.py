@@ -38,6 +38,7 @@ from desktop_app.core.errors import CasebookError
 from desktop_app.core.library import active_document, list_packs
 from desktop_app.core.search import SearchHit
 from desktop_app.core.settings import get_setting, set_setting
+from desktop_app.gui.community import Community
 from desktop_app.gui.document_tab import DocumentTab, FailedTab
 from desktop_app.gui.errors import show_error
 from desktop_app.gui.find_bar import FindBar
@@ -121,10 +122,15 @@ class MainWindow(QMainWindow):
         self.outline.target_activated.connect(self._go_to_outline_target)
         self.outline_dock = self._dock("Contents", self.outline,
                                        Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.community = Community(self)  # comments, sync, sign-in
+        self.comments_dock = self._dock("Comments", self.community.panel,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.comments_dock.hide()
 
         self.position_label = QLabel(self)
         self.position_label.setAccessibleName("Position in document")
         self.statusBar().addPermanentWidget(self.position_label)
+        self.statusBar().addPermanentWidget(self.community.status)
         self._build_actions()
         self._update_welcome()
         self._update_title()
@@ -167,6 +173,15 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.export_action)
         file_menu.addAction(self._action("Im&port notes…", self.import_notes, None,
                                          "Import notes exported from Casebook (JSON)"))
+        file_menu.addSeparator()
+        self.sync_action = self._action("S&ync comments now", self.community.sync_now, "F9",
+                                        "Send waiting comments and bring down the discussions")
+        file_menu.addAction(self.sync_action)
+        self.sign_in_action = self._action("Sign in to &community site…",
+                                           lambda: self.community.open_sign_in())
+        file_menu.addAction(self.sign_in_action)
+        file_menu.addAction(self._action("Export my co&mments…", self.community.export_comments,
+                                         None, "Save every comment you wrote as Markdown"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Close tab", self.close_current_tab,
                                          QKeySequence.StandardKey.Close))
@@ -231,6 +246,8 @@ class MainWindow(QMainWindow):
         view.addAction(self.search_dock.toggleViewAction())
         view.addAction(self.outline_dock.toggleViewAction())
         self.outline_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+C"))
+        view.addAction(self.comments_dock.toggleViewAction())
+        self.comments_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+K"))
         self.reading_action = self._action("&Reading mode", self.toggle_reading_mode, "F11",
                                            "Hide everything but the document (F11 or Esc)")
         self.reading_action.setCheckable(True)
@@ -354,6 +371,7 @@ class MainWindow(QMainWindow):
         tab = self.current_tab()
         self.notes_panel.set_context(tab.record.pack_id if tab else None,
                                      tab.record.doc_id if tab else None)
+        self.community.set_document(tab)
         self._update_outline()
         self._update_title()
         self._update_position()
@@ -425,9 +443,10 @@ class MainWindow(QMainWindow):
         label.setAccessibleName("Read-only library")
         self.statusBar().addWidget(label)
         for action in (self.open_action, self.import_action, self.highlight_action,
-                       self.note_action):
+                       self.note_action, self.sync_action, self.sign_in_action):
             action.setEnabled(False)
         self.notes_panel.setEnabled(False)
+        self.community.set_read_only(reason)
 
     def export_notes(self) -> None:
         tab = self.current_tab()
@@ -577,7 +596,8 @@ class MainWindow(QMainWindow):
         self.tabs.tabBar().setVisible(not self._reading_mode)
         if self._reading_mode:
             self._docks_before = [d for d in (self.library_dock, self.search_dock,
-                                              self.outline_dock, self.notes_dock)
+                                              self.outline_dock, self.notes_dock,
+                                              self.comments_dock)
                                   if d.isVisible()]
             for dock in self._docks_before:
                 dock.hide()
@@ -642,6 +662,7 @@ class MainWindow(QMainWindow):
             log.exception("Saving the window state failed")
         for job in list(self._imports):
             job.cancel()
+        self.community.close()
         self.render_service.close()
         super().closeEvent(event)
 
