@@ -23,9 +23,7 @@ from desktop_app.core.net import explain, make_client, route_for
 if TYPE_CHECKING:
     from desktop_app.cli import Context
 
-STATE_WORDS = {"queued": "waiting to send", "sending": "being sent", "sent": "sent",
-               "held": "sent, awaiting moderation", "rejected": "refused by the site",
-               "withdrawn": "withdrawn"}
+STATE_WORDS = outbox.STATE_WORDS
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -164,7 +162,7 @@ def cmd_outbox(ctx: Context) -> int:
     if ctx.args.action == "export":
         if not ctx.args.output:
             raise CasebookError("outbox export needs -o FILE.")
-        Path(ctx.args.output).write_text(outbox_markdown(comments), encoding="utf-8")
+        Path(ctx.args.output).write_text(outbox.as_markdown(comments), encoding="utf-8")
         print(f"Wrote {len(comments)} comment(s) to {ctx.args.output}.")
         return 0
     if ctx.args.json:
@@ -183,17 +181,6 @@ def cmd_outbox(ctx: Context) -> int:
     return 0
 
 
-def outbox_markdown(comments: list[outbox.OutboxComment]) -> str:
-    """The comments as Markdown, to keep or paste elsewhere (a refused comment's text)."""
-    parts = ["# My comments\n"]
-    for c in comments:
-        parts.append(f"## {c.doc_title}" + (f" — {c.section}" if c.section else ""))
-        parts.append(f"*{STATE_WORDS[c.state]}, written {c.created_at}*"
-                     + (f" — {c.reason}" if c.reason else ""))
-        parts.append(c.body + "\n")
-    return "\n\n".join(parts)
-
-
 def _one_line(text: str, limit: int = 100) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -207,7 +194,7 @@ def cmd_sync(ctx: Context) -> int:
         sync.refresh_held(ctx.conn, sites.signed_in)
         if not ctx.args.no_fetch:
             fetched, problems = sync.fetch_threads(ctx.conn, sites.signed_in, sites.anonymous,
-                                                   full=ctx.args.full)
+                                                   full=ctx.args.full, skip=report.offline)
             report.fetched = fetched
             report.problems += problems
     print(report.summary())

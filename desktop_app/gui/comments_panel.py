@@ -54,7 +54,7 @@ def discussion_problem(conn: sqlite3.Connection, pack_id: str, doc_id: str) -> s
     """Why comments cannot be written on a document ("" when they can), in the core's
     words. The core's check reads only (nothing is queued)."""
     try:
-        outbox._document_address(conn, pack_id, doc_id)
+        outbox.comment_address(conn, pack_id, doc_id)
     except CommentError as exc:
         return str(exc)
     return ""

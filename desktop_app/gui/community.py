@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QPoint
 from PySide6.QtWidgets import QFileDialog
 
-from desktop_app.cli_site import outbox_markdown
 from desktop_app.core.comments import outbox
 from desktop_app.gui.comments_panel import CommentsPanel
 from desktop_app.gui.document_tab import DocumentTab
@@ -127,7 +126,7 @@ class Community(QObject):
             return None
         path = Path(name)
         try:
-            path.write_text(outbox_markdown(comments), encoding="utf-8")
+            path.write_text(outbox.as_markdown(comments), encoding="utf-8")
         except OSError as exc:
             show_error(self.window, f"{path} could not be written: {exc.strerror}.",
                        "Comments not exported")

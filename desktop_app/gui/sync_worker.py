@@ -3,7 +3,7 @@
 A run sends what is due (``deliver`` with ``wait_limit=0``: the thread never sits in
 a backoff), asks about comments awaiting moderation, and brings the threads down.
 It runs on one Python thread that owns its own store connection, opened with
-``open_store`` on the same file at the first run and kept until the window closes:
+``open_secondary`` on the same file at the first run and kept until the window closes:
 an SQLite connection belongs to the thread that opened it. Everything the thread
 reports reaches the window as queued signals, so the window's slots run on the GUI
 thread.
@@ -41,11 +41,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from desktop_app.core.comments import credentials, outbox, sync
+from desktop_app.core.comments import credentials, sync
 from desktop_app.core.comments.sites import SiteSessions
 from desktop_app.core.comments.sync import SyncReport
 from desktop_app.core.errors import CasebookError
-from desktop_app.core.store.db import open_store
+from desktop_app.core.store.db import open_secondary
 
 log = logging.getLogger(__name__)
 
@@ -87,28 +87,6 @@ def community_in_use(conn: sqlite3.Connection) -> bool:
                     "UNION ALL SELECT 1 FROM site_threads LIMIT 1").fetchone():
         return True
     return any(credentials.signed_in_user(conn, site) for site in pack_sites(conn))
-
-
-def next_due(conn: sqlite3.Connection, report: SyncReport,
-             now: datetime | None = None) -> datetime | None:
-    """When another run could achieve something for the comments still waiting.
-
-    Left out: comments of sites waiting for a sign-in (nothing changes until the
-    reader signs in: Sync now or the sign-in starts a run), and on a site found
-    offline the comments not tried this run (the one that was tried sets the pace
-    with its backoff). None: nothing to do until something else happens.
-    """
-    now = now or datetime.now(UTC)
-    soonest: datetime | None = None
-    for comment in outbox.list_comments(conn, states=("queued", "sending")):
-        if comment.site_url in report.sign_in_needed:
-            continue
-        due = (outbox.parse_stamp(comment.next_attempt_at) if comment.next_attempt_at
-               else now)
-        if comment.site_url in report.offline and due <= now:
-            continue
-        soonest = due if soonest is None else min(soonest, due)
-    return soonest
 
 
 class _Bridge(QObject):
@@ -253,7 +231,7 @@ class SyncWorker(QObject):
             while self._jobs.get() is not None and not self._stop.is_set():
                 try:
                     if conn is None:
-                        conn = open_store(self._store_file)
+                        conn = open_secondary(self._store_file)
                     outcome = self._sync(conn)
                 except CasebookError as exc:
                     outcome = SyncOutcome(None, error=str(exc))
@@ -280,12 +258,12 @@ class SyncWorker(QObject):
             if not stop.is_set():
                 self._emit("progress", "Bringing down comments…")
                 fetched, problems = sync.fetch_threads(
-                    conn, sites.signed_in, sites.anonymous, stop=stop,
+                    conn, sites.signed_in, sites.anonymous, stop=stop, skip=report.offline,
                     progress=lambda done, total: self._emit(
                         "progress", f"Bringing down comments ({done} of {total})…"))
                 report.fetched += fetched
                 report.problems += problems
-        return SyncOutcome(report, next_due=next_due(conn, report), stopped=stop.is_set())
+        return SyncOutcome(report, next_due=report.next_due, stopped=stop.is_set())
 
     def _emit(self, kind: str, payload: object) -> None:
         with contextlib.suppress(RuntimeError):  # the application is shutting down

@@ -129,17 +129,21 @@ def test_a_comment_left_sending_by_a_crash_is_due_at_once(with_site) -> None:
 
 def test_a_site_that_is_down_leaves_the_comment_queued_for_later(with_site) -> None:
     comment = outbox.add_comment(with_site, PACK, "guide", "Written on the train")
+    second = outbox.add_comment(with_site, PACK, "case-one", "And another")
     site_url = comment.site_url
     with SiteSessions(with_site, timeout=5) as sites:
         started = time.monotonic()
         report = sync.deliver(with_site, sites.anonymous)  # a real refused connection
         assert time.monotonic() - started < 5
     after = outbox.get_comment(with_site, comment.uuid)
-    assert report.offline == {site_url} and report.waiting == 1
-    assert "1 waiting — offline" in report.summary()
+    assert report.offline == {site_url} and report.waiting == 2
+    assert "2 waiting — offline" in report.summary()
     assert (after.state, after.attempts, after.uncertain) == ("queued", 1, False)
     assert "Cannot reach" in after.reason
-    assert outbox.parse_stamp(after.next_attempt_at) > datetime.now(UTC)
+    # One attempt sets the pace for the whole site: the other waits as long, untried.
+    untried = outbox.get_comment(with_site, second.uuid)
+    assert untried.attempts == 0 and untried.next_attempt_at == after.next_attempt_at
+    assert report.next_due == outbox.parse_stamp(after.next_attempt_at) > datetime.now(UTC)
 
 
 def test_without_a_sign_in_nothing_is_sent_and_the_report_says_so(with_site) -> None:
@@ -148,3 +152,4 @@ def test_without_a_sign_in_nothing_is_sent_and_the_report_says_so(with_site) -> 
     assert report.sign_in_needed == {comment.site_url}
     assert outbox.get_comment(with_site, comment.uuid).attempts == 0
     assert "sign-in needed" in report.summary()
+    assert report.next_due is None  # nothing to retry by itself until the reader signs in

@@ -28,6 +28,9 @@ from desktop_app.core.errors import CasebookError
 from desktop_app.core.store.db import transaction, utc_now
 
 STATES = ("queued", "sending", "sent", "held", "rejected", "withdrawn")
+STATE_WORDS = {"queued": "waiting to send", "sending": "being sent", "sent": "sent",
+               "held": "sent, awaiting moderation", "rejected": "refused by the site",
+               "withdrawn": "withdrawn"}
 EDITABLE = ("queued", "rejected")  # not yet on the site
 ON_SITE = ("sent", "held")
 MAX_BODY_CHARS = 20_000  # WordPress's own limit is 65,525 bytes
@@ -79,9 +82,10 @@ def _row(row: sqlite3.Row) -> OutboxComment:
     return OutboxComment(**values)
 
 
-def _document_address(conn: sqlite3.Connection, pack_id: str, doc_id: str
+def comment_address(conn: sqlite3.Connection, pack_id: str, doc_id: str
                       ) -> tuple[str, str, str]:
-    """(site url, post, document title) of an installed document, from its manifest."""
+    """(site url, post, document title) of an installed document, from its manifest;
+    :class:`CommentError` saying why when it has no discussion to comment in."""
     row = conn.execute(
         "SELECT d.title, d.post, p.manifest FROM documents d JOIN packs p "
         "ON p.pack_id = d.pack_id AND p.version = d.pack_version "
@@ -109,7 +113,7 @@ def _clean_body(body: str) -> str:
 def add_comment(conn: sqlite3.Connection, pack_id: str, doc_id: str, body: str,
                 section: str = "") -> OutboxComment:
     """Queue a comment on a document (or a section of it); saved before this returns."""
-    site_url, post, title = _document_address(conn, pack_id, doc_id)
+    site_url, post, title = comment_address(conn, pack_id, doc_id)
     body = _clean_body(body)
     now = utc_now()
     new_uuid = str(uuid_module.uuid4())
@@ -274,6 +278,16 @@ def mark_later(conn: sqlite3.Connection, comment_uuid: str, reason: str, *,
     return when
 
 
+def defer_site(conn: sqlite3.Connection, site_url: str, until: datetime, reason: str) -> None:
+    """Every waiting comment of a site found unreachable waits until ``until`` too
+    (not counted as attempts): one comment's backoff sets the pace for its site."""
+    with transaction(conn):
+        conn.execute("UPDATE outbox SET next_attempt_at = ?, reason = ?, updated_at = ? "
+                     "WHERE site_url = ? AND state = 'queued' AND "
+                     "(next_attempt_at IS NULL OR next_attempt_at < ?)",
+                     (_stamp(until), reason, utc_now(), site_url, _stamp(until)))
+
+
 def release(conn: sqlite3.Connection, comment_uuid: str, reason: str) -> None:
     """Back to the queue as it was, not counted as an attempt (sync was paused:
     signed out, or stopped by the reader)."""
@@ -297,6 +311,17 @@ def _stamp(moment: datetime) -> str:
 
 def parse_stamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def as_markdown(comments: list[OutboxComment]) -> str:
+    """The comments as Markdown, to keep or paste elsewhere (a refused comment's text)."""
+    parts = ["# My comments\n"]
+    for c in comments:
+        parts.append(f"## {c.doc_title}" + (f" — {c.section}" if c.section else ""))
+        parts.append(f"*{STATE_WORDS[c.state]}, written {c.created_at}*"
+                     + (f" — {c.reason}" if c.reason else ""))
+        parts.append(c.body + "\n")
+    return "\n\n".join(parts)
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

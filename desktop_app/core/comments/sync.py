@@ -107,8 +107,16 @@ class Delivery:
             self._deliver(comment)
         waiting = outbox.list_comments(self.conn, states=("queued", "sending"))
         self.report.waiting = len(waiting)
-        self.report.next_due = outbox.next_due_at(self.conn)
+        self.report.next_due = self._next_due(waiting)
         return self.report
+
+    def _next_due(self, waiting: list[OutboxComment]) -> datetime | None:
+        """When another run could achieve something: not for sites waiting for a
+        sign-in (only signing in changes that)."""
+        now = datetime.now(UTC)
+        times = [outbox.parse_stamp(c.next_attempt_at) if c.next_attempt_at else now
+                 for c in waiting if not self._state(c.site_url).paused]
+        return min(times, default=None)
 
     def _state(self, site_url: str) -> _SiteState:
         return self.sites.setdefault(site_url, _SiteState())
@@ -192,9 +200,6 @@ class Delivery:
         elif isinstance(outcome, NoAnswer):
             outbox.mark_later(self.conn, uuid, outcome.reason, uncertain=True, rng=self.rng)
         elif isinstance(outcome, Later):
-            if outcome.offline:
-                state.unreachable = True
-                self.report.offline.add(comment.site_url)
             if outcome.flood:
                 state.paced = True
             if outcome.not_before is not None:
@@ -204,7 +209,11 @@ class Delivery:
                 outbox.mark_later(self.conn, uuid, outcome.reason, at=datetime.now(UTC)
                                   + timedelta(seconds=outcome.not_before))
             else:
-                outbox.mark_later(self.conn, uuid, outcome.reason, rng=self.rng)
+                when = outbox.mark_later(self.conn, uuid, outcome.reason, rng=self.rng)
+                if outcome.offline:
+                    state.unreachable = True
+                    self.report.offline.add(comment.site_url)
+                    outbox.defer_site(self.conn, comment.site_url, when, outcome.reason)
         self.on_change(outbox.get_comment(self.conn, uuid))
 
     def _on_site(self, comment: OutboxComment, found: OnSite) -> None:
@@ -245,19 +254,21 @@ def refresh_held(conn: sqlite3.Connection, open_site: SiteOpener) -> int:
 def fetch_threads(conn: sqlite3.Connection, open_site: SiteOpener,
                   anonymous_site: Callable[[str], WordPressSite], *,
                   full: bool = False, stop: threading.Event | None = None,
+                  skip: set[str] | frozenset[str] = frozenset(),
                   progress: Callable[[int, int], None] | None = None
                   ) -> tuple[int, list[str]]:
     """Bring down the threads of every installed document that has one.
 
     Returns (new comments, problems). Threads are public: a site the reader has not
-    signed in to is read anonymously.
+    signed in to is read anonymously. Sites in ``skip`` (found offline a moment ago)
+    are not tried.
     """
     targets = conn.execute(
         "SELECT DISTINCT json_extract(p.manifest, '$.site.url') AS site, d.post "
         "FROM documents d JOIN packs p ON p.pack_id = d.pack_id AND "
         "p.version = d.pack_version WHERE p.active = 1 AND d.post IS NOT NULL AND "
         "json_extract(p.manifest, '$.site.url') IS NOT NULL ORDER BY 1, 2").fetchall()
-    new, problems, unreachable = 0, [], set()
+    new, problems, unreachable = 0, [], set(skip)
     for done, row in enumerate(targets):
         if stop is not None and stop.is_set():
             break

@@ -87,6 +87,25 @@ def open_store(
     return conn
 
 
+def open_secondary(path: Path, reason: str | None = None) -> sqlite3.Connection:
+    """Another connection to a store this process already opened with :func:`open_store`
+    (for a worker thread: SQLite connections must not cross threads); ``reason`` is
+    the primary's :func:`read_only_reason`.
+
+    The primary open has checked, migrated and backed up the file; doing it again
+    would cost a full check each time and move the clean-close marker, so this only
+    connects with the same settings (and the same read-only state).
+    """
+    conn = _connect_writable(path) if reason is None else _connect_read_only(path, reason)
+    conn.row_factory = sqlite3.Row
+    if reason is None:
+        _configure(conn)
+    else:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
 def _connect_writable(path: Path) -> StoreConnection:
     existed = path.exists()
     try:
