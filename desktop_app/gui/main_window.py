@@ -47,6 +47,7 @@ from desktop_app.gui.notes_io import describe_import, export_from_window, import
 from desktop_app.gui.notes_panel import NotesPanel, swatch
 from desktop_app.gui.outline_panel import OutlinePanel
 from desktop_app.gui.pack_import import AddDocument, CliJob, PackImport, ask_to_allow_unsigned
+from desktop_app.gui.pack_updates import PackUpdates
 from desktop_app.gui.pdf.render_service import RenderService
 from desktop_app.gui.search_panel import SearchPanel
 from desktop_app.gui.themes import THEMES, apply_theme
@@ -123,6 +124,9 @@ class MainWindow(QMainWindow):
         self.outline_dock = self._dock("Contents", self.outline,
                                        Qt.DockWidgetArea.LeftDockWidgetArea)
         self.community = Community(self)  # comments, sync, sign-in
+        self.pack_updates = PackUpdates(self)
+        self.community.worker.finished.connect(
+            lambda _outcome: self.pack_updates.check(asked=False))
         self.comments_dock = self._dock("Comments", self.community.panel,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.comments_dock.hide()
@@ -182,6 +186,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.sign_in_action)
         file_menu.addAction(self._action("Export my co&mments…", self.community.export_comments,
                                          None, "Save every comment you wrote as Markdown"))
+        self.check_updates_action = self._action(
+            "Check for pack &updates", lambda: self.pack_updates.check(asked=True), None,
+            "Ask the publishers' catalogues for newer versions of the installed packs")
+        self.install_updates_action = self._action(
+            "Install pack updates…", self.pack_updates.install_offered, None,
+            "Download and install the newer versions found")
+        file_menu.addAction(self.check_updates_action)
+        file_menu.addAction(self.install_updates_action)
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Close tab", self.close_current_tab,
                                          QKeySequence.StandardKey.Close))
@@ -443,7 +455,8 @@ class MainWindow(QMainWindow):
         label.setAccessibleName("Read-only library")
         self.statusBar().addWidget(label)
         for action in (self.open_action, self.import_action, self.highlight_action,
-                       self.note_action, self.sync_action, self.sign_in_action):
+                       self.note_action, self.sync_action, self.sign_in_action,
+                       self.check_updates_action, self.install_updates_action):
             action.setEnabled(False)
         self.notes_panel.setEnabled(False)
         self.community.set_read_only(reason)
