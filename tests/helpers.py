@@ -8,7 +8,8 @@ import sqlite3
 import pymupdf
 
 CONTENT_TABLES = ("packs", "pack_history", "blobs", "documents", "media", "pages",
-                  "publisher_keys", "annotations", "annotation_history")
+                  "publisher_keys", "annotations", "annotation_history", "outbox",
+                  "site_comments", "site_threads")
 
 
 def content_fingerprint(conn: sqlite3.Connection) -> dict[str, str]:

@@ -42,6 +42,7 @@ from desktop_app.gui.markdown_view import MarkdownView
 from desktop_app.gui.pdf.pdf_view import MAX_RENDER_PIXELS, PdfView
 from desktop_app.gui.pdf.render_service import RenderService
 from desktop_app.gui.pdf.render_worker import MAX_PIXELS
+from tests.helpers import content_fingerprint
 from tests.reliability import hostile_files as hostile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,6 +217,48 @@ def test_docs_add_adds_or_refuses_in_bounds(case: Case, tmp_path: Path, web: Ser
     # Only the data folder and the CLI's own stdout/stderr files changed.
     made = files_under(tmp_path, skip={"data"}) - before
     assert {p.name for p in made} <= {"stdout.txt", "stderr.txt"}
+
+
+# Inside a signed-off pack the same files take the install path: the pack is refused
+# whole with the same words (nothing in the store changes), or installed in bounds.
+@pytest.mark.parametrize("case", [c for c in PDF_CASES + MARKDOWN_CASES
+                                  if c.name not in ("many-pages", "50-MB")],
+                         ids=lambda c: c.name)
+def test_pack_install_installs_or_refuses_in_bounds(case: Case, tmp_path: Path, web: Server,
+                                                    packs) -> None:
+    marker = tmp_path / "ran-something"
+    spec = packs.spec()
+    target = "documents/guide.pdf" if case.filename.endswith(".pdf") else \
+        "documents/case-one.md"
+    spec.files[target] = case.build(web, marker)
+    pack = packs.write(spec, sign=False)
+    run_cli(tmp_path, "library")  # an empty library, to compare with
+    store = tmp_path / "data" / "casebook.sqlite3"
+    before = _fingerprint(store)
+
+    child = run_cli(tmp_path, "pack", "install", pack, "--allow-unsigned")
+
+    print(f"{case.name}: {child.seconds:.2f} s, peak {child.peak_kb / 1024:.0f} MB, "
+          f"exit {child.returncode}: {(child.stdout + child.stderr).strip()[:100]}")
+    assert child.seconds < SECONDS * 2, f"{case.name} took {child.seconds:.1f} s"
+    assert child.peak_kb < GIGABYTE_KB
+    assert "Unexpected error" not in child.stderr and "Traceback" not in child.stderr
+    assert not marker.exists()
+    if case.expect == "added":
+        assert child.returncode == 0, child.stderr
+    else:
+        # Repetitive text compresses so well that the zip-bomb limit may refuse it first.
+        assert child.returncode == 1
+        assert case.expect in child.stderr or "looks like a zip bomb" in child.stderr
+        assert _fingerprint(store) == before
+
+
+def _fingerprint(store: Path) -> dict[str, str]:
+    conn = sqlite3.connect(store)
+    try:
+        return content_fingerprint(conn)
+    finally:
+        conn.close()
 
 
 def test_fifty_megabytes_of_markdown_is_refused_before_it_is_read(tmp_path: Path) -> None:
