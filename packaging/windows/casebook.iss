@@ -13,6 +13,8 @@
 #endif
 #define AppName "Casebook"
 #define AppExe "casebook.exe"
+; The console twin for scripts and the self-test (casebook.exe is windowed).
+#define CliExe "casebook-cli.exe"
 #define BundleDir "..\..\dist\casebook"
 
 [Setup]
@@ -60,7 +62,7 @@ Root: HKCU; Subkey: "Software\Classes\Casebook.Pack\shell\open\command"; ValueTy
 [Run]
 ; A last check that the installed copy works here (whitelisting, antivirus): quiet,
 ; and only offered, never forced.
-Filename: "{app}\{#AppExe}"; Parameters: "--self-test"; Description: "Check that Casebook works on this computer"; Flags: postinstall runhidden waituntilterminated unchecked skipifsilent
+Filename: "{app}\{#CliExe}"; Parameters: "--self-test"; Description: "Check that Casebook works on this computer"; Flags: postinstall runhidden waituntilterminated unchecked skipifsilent
 Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: postinstall nowait skipifsilent
 
 [UninstallDelete]
