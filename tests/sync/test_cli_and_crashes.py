@@ -59,7 +59,7 @@ def test_the_command_line_signs_in_queues_syncs_and_shows_the_thread(site, data_
     site.add_comment_as(site.editor_user, site.open_posts[0], "Welcome to the thread")
 
     # No keyring: the password is asked for again in each session, here from the variable.
-    synced = cli(data, "sync", "--wait", "0", env_password=site.author_password)
+    synced = cli(data, "--verbose", "sync", "--wait", "0", env_password=site.author_password)
     assert synced.returncode == 0, synced.stderr
     assert "1 sent" in synced.stdout and "1 new from others" in synced.stdout
     listed = json.loads(cli(data, "outbox", "--json").stdout)
