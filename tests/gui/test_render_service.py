@@ -185,3 +185,31 @@ def test_image_cache_is_bounded_and_least_recently_used(qtbot) -> None:
     assert cache.any_scale("d", 0, 2.0) is not None
     cache.drop_document("d")
     assert len(cache) == 0 and cache.size_bytes == 0
+
+
+def test_pages_come_through_shared_memory_exactly_and_it_is_freed(qtbot) -> None:
+    import pymupdf
+
+    svc = RenderService(timeout=10)
+    try:
+        buffer = svc._pixels
+        assert buffer is not None and buffer.path.exists()
+        _open(qtbot, svc)
+        with qtbot.waitSignal(svc.rendered, timeout=10_000) as blocker:
+            svc.request_pages("doc", [2], 1.0)
+        image = blocker.args[3]
+        # The same pixels PyMuPDF draws itself: nothing lost or shifted on the way.
+        page = pymupdf.open(stream=make_pdf(PAGES), filetype="pdf")[2]
+        pymupdf.TOOLS.set_icc(False)
+        expected = page.get_pixmap(matrix=pymupdf.Matrix(1, 1), alpha=False)
+        assert (image.width(), image.height()) == (expected.width, expected.height)
+        for x, y in [(0, 0), (100, 80), (300, 420), (expected.width - 1, expected.height - 1)]:
+            colour = image.pixelColor(x, y)
+            assert (colour.red(), colour.green(), colour.blue()) == expected.pixel(x, y)
+        # The window took its copy and gave the memory back (Linux: MADV_REMOVE).
+        if sys.platform.startswith("linux"):
+            assert os.stat(buffer.path).st_blocks == 0
+        path = buffer.path
+    finally:
+        svc.close()
+    assert not path.exists()

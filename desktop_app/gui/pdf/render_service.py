@@ -37,6 +37,8 @@ from desktop_app.gui.pdf import protocol
 from desktop_app.gui.pdf.image_cache import DEFAULT_LIMIT, ImageCache
 from desktop_app.gui.pdf.model import PdfInfo
 from desktop_app.gui.pdf.page_text import PageText, decode_boxes
+from desktop_app.gui.pdf.pixel_buffer import ENV as PIXEL_ENV
+from desktop_app.gui.pdf.pixel_buffer import PixelBuffer
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +126,7 @@ class RenderService(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._timed_out)
+        self._pixels = PixelBuffer.create()
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.close)
@@ -273,16 +276,21 @@ class RenderService(QObject):
         self._closing = True
         self._timer.stop()
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if self._in_flight is None and proc.state() == QProcess.ProcessState.Running:
-            proc.write(protocol.encode({"op": "quit"}))
-            proc.closeWriteChannel()
-            # Bounded, and only at exit: an idle worker quits in milliseconds.
-            if proc.waitForFinished(500):
+        try:
+            if proc is None:
                 return
-        proc.kill()
-        proc.waitForFinished(1000)
+            if self._in_flight is None and proc.state() == QProcess.ProcessState.Running:
+                proc.write(protocol.encode({"op": "quit"}))
+                proc.closeWriteChannel()
+                # Bounded, and only at exit: an idle worker quits in milliseconds.
+                if proc.waitForFinished(500):
+                    return
+            proc.kill()
+            proc.waitForFinished(1000)
+        finally:
+            if self._pixels is not None:  # after the worker: it may still be writing
+                self._pixels.close()
+                self._pixels = None
 
     # -- the worker process -------------------------------------------------------------
 
@@ -293,6 +301,8 @@ class RenderService(QObject):
         root = str(Path(__file__).resolve().parents[3])
         path = env.value("PYTHONPATH", "")
         env.insert("PYTHONPATH", root + (os.pathsep + path if path else ""))
+        if self._pixels is not None:
+            env.insert(PIXEL_ENV, str(self._pixels.path))
         proc.setProcessEnvironment(env)
         proc.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
         proc.started.connect(partial(self._on_started, proc))
@@ -452,7 +462,12 @@ class RenderService(QObject):
         elif request.op == "render":
             if request.doc not in self._docs:
                 return  # closed while it rendered
+            shared = int(header.get("shared", 0)) if op == "rendered" else 0
+            if shared and self._pixels is not None:
+                payload = self._pixels.read(shared)
             image = _to_image(header, payload) if op == "rendered" else None
+            if shared and self._pixels is not None:
+                self._pixels.release(shared)
             if image is not None:
                 image.setDevicePixelRatio(request.dpr)
                 self.cache.put((request.doc, request.page, request.scale), image)
@@ -502,7 +517,7 @@ def _to_page_text(header: dict, payload: bytes) -> PageText:
     return PageText(text, tuple(boxes), bool(header.get("exact", True)))
 
 
-def _to_image(header: dict, payload: bytes) -> QImage | None:
+def _to_image(header: dict, payload: bytes | memoryview) -> QImage | None:
     width, height, stride = int(header["width"]), int(header["height"]), int(header["stride"])
     if width <= 0 or height <= 0 or len(payload) < stride * height or stride < width * 3:
         return None

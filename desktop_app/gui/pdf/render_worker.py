@@ -38,6 +38,8 @@ from desktop_app.core.documents.pdf import open_pdf, page_labels
 from desktop_app.gui.pdf import protocol
 from desktop_app.gui.pdf.char_extract import extract_chars
 from desktop_app.gui.pdf.page_text import encode_boxes
+from desktop_app.gui.pdf.pixel_buffer import ENV as PIXEL_ENV
+from desktop_app.gui.pdf.pixel_buffer import PixelBuffer
 
 # The biggest image one render may produce. Past this the request is refused rather
 # than allocating gigabytes; the view caps its scale below this anyway.
@@ -53,6 +55,8 @@ pymupdf.TOOLS.set_icc(False)
 class Worker:
     def __init__(self) -> None:
         self.docs: dict[str, pymupdf.Document] = {}
+        shared = os.environ.get(PIXEL_ENV)
+        self.pixels = PixelBuffer.attach(shared) if shared else None
         # Test-only behaviour, never enabled in normal use: hang on a given page so the
         # service's timeout and restart can be tested with a real stuck request.
         hooks = os.environ.get("CASEBOOK_TEST_HOOKS") == "1"
@@ -86,6 +90,9 @@ class Worker:
             pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
         reply = {**header, "op": "rendered", "width": pix.width, "height": pix.height,
                  "stride": pix.stride, "format": "RGB888"}
+        shared = self.pixels.write(pix.samples_mv) if self.pixels is not None else None
+        if shared is not None:
+            return {**reply, "shared": shared}, b""
         return reply, pix.samples
 
     def op_search(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
