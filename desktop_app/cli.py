@@ -443,8 +443,8 @@ def cmd_keys_remove(ctx: Context) -> int:
 def cmd_docs_add(ctx: Context) -> int:
     record = my_documents.add_document(ctx.conn, ctx.args.file)
     if ctx.args.progress == "json":
-        _emit({"event": "done", "pack": record.pack_id, "doc": record.doc_id,
-               "title": record.title})
+        _emit({"event": "done", "outcome": "added", "pack": record.pack_id,
+               "doc": record.doc_id, "title": record.title})
     else:
         print(f"Added {record.title} to My documents as {record.doc_id}.")
     return 0

@@ -3,7 +3,9 @@ so the window treats both alike (find, zoom, position, state)."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -15,11 +17,14 @@ from desktop_app.core.annotations.model import Annotation
 from desktop_app.core.annotations.text import DocumentText, document_text
 from desktop_app.core.documents import clean_text
 from desktop_app.core.library import DocumentRecord, document_bytes, media_bytes, page_texts
+from desktop_app.core.my_documents import COLLECTION_ID
 from desktop_app.gui.markdown_view import MarkdownView
 from desktop_app.gui.notes_panel import SWATCHES
 from desktop_app.gui.pdf.marks import AnnotationMark
 from desktop_app.gui.pdf.pdf_view import PdfView
 from desktop_app.gui.pdf.render_service import RenderService
+
+_PREVIEW_KEYS = itertools.count(1)
 
 
 class DocumentTab(QWidget):
@@ -31,14 +36,19 @@ class DocumentTab(QWidget):
     document_link_clicked = Signal(str)
 
     def __init__(self, record: DocumentRecord, conn: sqlite3.Connection,
-                 service: RenderService, parent: QWidget | None = None) -> None:
+                 service: RenderService, parent: QWidget | None = None, *,
+                 pdf_bytes: bytes | None = None, view_key: str | None = None) -> None:
         super().__init__(parent)
         self.record = record
+        # A PDF shown from its file while it is still being added to My documents:
+        # readable at once, annotatable once adopt() gives it its record.
+        self.pending = record.id < 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.view: PdfView | MarkdownView
         if record.is_pdf:
-            self.view = PdfView(service, f"doc-{record.id}", document_bytes(conn, record), self)
+            data = pdf_bytes if pdf_bytes is not None else document_bytes(conn, record)
+            self.view = PdfView(service, view_key or f"doc-{record.id}", data, self)
             self.view.page_changed.connect(lambda _page: self.position_changed.emit())
             self.view.zoom_changed.connect(lambda _zoom: self.position_changed.emit())
             self.view.find_results.connect(self.find_counted.emit)
@@ -61,6 +71,26 @@ class DocumentTab(QWidget):
         self._text: DocumentText | None = None
         layout.addWidget(self.view)
         self.setFocusProxy(self.view)
+
+    @classmethod
+    def from_file(cls, path: Path, data: bytes, conn: sqlite3.Connection,
+                  service: RenderService, parent: QWidget | None = None) -> DocumentTab:
+        """A PDF from a file, shown while ``docs add`` stores and indexes it."""
+        record = DocumentRecord(id=-1, pack_id=COLLECTION_ID, pack_version="", doc_id="",
+                                title=path.stem, kind="document",
+                                media_type="application/pdf", page_count=0, blob_sha256="",
+                                html=None)
+        return cls(record, conn, service, parent, pdf_bytes=data,
+                   view_key=f"file-{next(_PREVIEW_KEYS)}")
+
+    def adopt(self, record: DocumentRecord) -> None:
+        """The file is in the library now: this tab is that document (its view stays)."""
+        self.record = record
+        self.pending = False
+        self._sections = [(label, anchor)
+                          for _n, label, anchor, _t in page_texts(self._conn, record.id)]
+        self._text = None
+        self.position_changed.emit()
 
     @property
     def title(self) -> str:

@@ -54,6 +54,8 @@ from desktop_app.gui.themes import THEMES, apply_theme
 from desktop_app.paths import AppPaths
 
 log = logging.getLogger(__name__)
+# A PDF bigger than this opens once it is in the library, not from its file first.
+MAX_PREVIEW_BYTES = 256 * 1024 * 1024
 STATE_KEY = "gui.window"
 EXTERNAL_SCHEMES = {"http", "https", "mailto"}
 EMPTY_LIBRARY = ("Your library is empty.\n\nImport a content pack with File › Import pack… "
@@ -326,15 +328,18 @@ class MainWindow(QMainWindow):
             log.exception("Opening %s/%s failed", pack_id, doc_id)
             tab = FailedTab(doc_id, str(exc), self)
         if isinstance(tab, DocumentTab):
+            tab.show_annotations(list_annotations(self.conn, pack_id=pack_id, doc_id=doc_id))
+        return self._add_tab(tab)
+
+    def _add_tab(self, tab: DocumentTab | FailedTab) -> DocumentTab | None:
+        if isinstance(tab, DocumentTab):
             tab.position_changed.connect(self._update_position)
             tab.outline_changed.connect(lambda t=tab: self._update_outline(t))
             tab.annotation_clicked.connect(self._annotation_clicked)
             tab.find_counted.connect(lambda total: self.find_bar.show_count(0, total))
             tab.external_link_clicked.connect(self.open_external_link)
             tab.document_link_clicked.connect(
-                lambda target, pack=pack_id: self._open_linked(pack, target))
-        if isinstance(tab, DocumentTab):
-            tab.show_annotations(list_annotations(self.conn, pack_id=pack_id, doc_id=doc_id))
+                lambda target, t=tab: self._open_linked(t.record.pack_id, target))
         index = self.tabs.addTab(tab, _short(tab.title))
         self.tabs.setTabToolTip(index, tab.title)
         self.tabs.setCurrentIndex(index)
@@ -381,9 +386,10 @@ class MainWindow(QMainWindow):
 
     def _current_changed(self, _index: int) -> None:
         tab = self.current_tab()
-        self.notes_panel.set_context(tab.record.pack_id if tab else None,
-                                     tab.record.doc_id if tab else None)
-        self.community.set_document(tab)
+        stored = tab if tab is not None and not tab.pending else None
+        self.notes_panel.set_context(stored.record.pack_id if stored else None,
+                                     stored.record.doc_id if stored else None)
+        self.community.set_document(stored)
         self._update_outline()
         self._update_title()
         self._update_position()
@@ -411,7 +417,8 @@ class MainWindow(QMainWindow):
         if tab is None or not tab.record.is_pdf:
             return
         page, ok = QInputDialog.getInt(self, "Go to page", "Page number:",
-                                       tab.view.current_page() + 1, 1, tab.record.page_count)
+                                       tab.view.current_page() + 1, 1,
+                                       max(tab.view.page_count(), 1))
         if ok:
             tab.go_to_page(page - 1)
 
@@ -419,6 +426,11 @@ class MainWindow(QMainWindow):
     def highlight(self, with_note: bool = False) -> Annotation | None:
         tab = self.current_tab()
         if tab is None:
+            return None
+        if tab.pending:
+            self.statusBar().showMessage(
+                "This file is still being added to My documents; highlights and notes "
+                "can be made in a moment.", 6000)
             return None
         span = tab.selected_span()
         if span is None:
@@ -443,7 +455,7 @@ class MainWindow(QMainWindow):
     def _show_annotations(self) -> None:
         for index in range(self.tabs.count()):
             tab = self.tab_at(index)
-            if isinstance(tab, DocumentTab):
+            if isinstance(tab, DocumentTab) and not tab.pending:
                 tab.show_annotations(list_annotations(
                     self.conn, pack_id=tab.record.pack_id, doc_id=tab.record.doc_id))
 
@@ -463,7 +475,7 @@ class MainWindow(QMainWindow):
 
     def export_notes(self) -> None:
         tab = self.current_tab()
-        if tab is None:
+        if tab is None or tab.pending:
             self.statusBar().showMessage("Open a document to export its notes.", 6000)
             return
         pack = next((info for info in list_packs(self.conn)
@@ -541,8 +553,43 @@ class MainWindow(QMainWindow):
         """A pack is imported; a PDF or Markdown file joins My documents and opens."""
         if path.suffix.lower() == ".cbpack":
             return self.import_pack(path)
-        job = AddDocument(path, self.paths.data_dir, self)
-        return self._start(job, f"Adding {path.name}…")
+        preview = self._preview(path) if path.suffix.lower() == ".pdf" else None
+        job = AddDocument(path, self.paths.data_dir, self, preview=preview)
+        return self._start(job, f"Adding {path.name} to My documents…")
+
+    def _preview(self, path: Path) -> DocumentTab | None:
+        """Show a PDF from its file at once; adding it to the library (text extraction
+        and indexing: seconds for a long manual) goes on behind it."""
+        try:
+            if path.stat().st_size > MAX_PREVIEW_BYTES:
+                return None
+            data = path.read_bytes()
+        except OSError:
+            return None  # the job says what is wrong with the file
+        return self._add_tab(DocumentTab.from_file(path, data, self.conn, self.render_service,
+                                                   self))
+
+    def _adopt_preview(self, job: AddDocument) -> bool:
+        """The added file's preview tab becomes the library's document (not opened twice)."""
+        tab = job.preview
+        index = self.tabs.indexOf(tab) if tab is not None else -1
+        if index < 0:
+            return False
+        pack, doc = job.done_event["pack"], job.done_event["doc"]
+        for other in range(self.tabs.count()):  # it was in My documents, and open, already
+            open_tab = self.tab_at(other)
+            if isinstance(open_tab, DocumentTab) and not open_tab.pending and (
+                    open_tab.record.pack_id, open_tab.record.doc_id) == (pack, doc):
+                self.close_tab(index)
+                self.tabs.setCurrentIndex(self.tabs.indexOf(open_tab))
+                return True
+        tab.adopt(active_document(self.conn, pack, doc))
+        tab.show_annotations(list_annotations(self.conn, pack_id=pack, doc_id=doc))
+        self.tabs.setTabText(index, _short(tab.title))
+        self.tabs.setTabToolTip(index, tab.title)
+        if index == self.tabs.currentIndex():
+            self._current_changed(index)
+        return True
 
     def import_pack(self, path: Path, allow_unsigned: bool = False) -> PackImport:
         return self._start(PackImport(path, self.paths.data_dir, self, allow_unsigned),
@@ -562,10 +609,12 @@ class MainWindow(QMainWindow):
             self.library.refresh()
             self._update_welcome()
             self.statusBar().showMessage(message, 8000)
-            if isinstance(job, AddDocument):
+            if isinstance(job, AddDocument) and not self._adopt_preview(job):
                 self.open_document(job.done_event["pack"], job.done_event["doc"])
             return
         if isinstance(job, AddDocument):
+            if job.preview is not None and self.tabs.indexOf(job.preview) >= 0:
+                self.close_tab(self.tabs.indexOf(job.preview))
             show_error(self, message, "Document not opened")
             return
         self.statusBar().showMessage("The pack was not installed.", 8000)
@@ -636,7 +685,7 @@ class MainWindow(QMainWindow):
         tabs = []
         for index in range(self.tabs.count()):
             tab = self.tab_at(index)
-            if isinstance(tab, DocumentTab):
+            if isinstance(tab, DocumentTab) and not tab.pending:
                 tabs.append({"pack": tab.record.pack_id, "doc": tab.record.doc_id,
                              "state": tab.view_state()})
         set_setting(self.conn, STATE_KEY, {

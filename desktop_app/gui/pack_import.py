@@ -70,7 +70,8 @@ class CliJob(QObject):
         elif kind == "done":
             self.done_event = event
             words = {"installed": "Installed", "updated": "Updated", "restored": "Restored",
-                     "already-installed": "Already installed:"}
+                     "already-installed": "Already installed:",
+                     "added": "Added to My documents:"}
             verb = words.get(event.get("outcome"), "Installed")
             what = event.get("title") or f"{event.get('pack')} {event.get('version')}"
             self._result = (True, f"{verb} {what}.{notes_report(event.get('notes'))}")
@@ -117,9 +118,15 @@ class PackImport(CliJob):
 class AddDocument(CliJob):
     """Add a loose PDF or Markdown file to My documents."""
 
-    def __init__(self, path: Path, data_dir: Path, parent: QWidget) -> None:
+    def __init__(self, path: Path, data_dir: Path, parent: QWidget,
+                 preview: QWidget | None = None) -> None:
         super().__init__(["docs", "add", str(path)], data_dir, f"Adding {path.name}…", parent)
         self.path = path
+        # The tab already showing the file, if any: the reader is reading, so no
+        # progress dialog over it; the status bar says what is going on.
+        self.preview = preview
+        if preview is not None:
+            self.dialog.setMinimumDuration(24 * 3600 * 1000)
 
 
 def ask_to_allow_unsigned(parent: QWidget, message: str, install: Callable[[], None]) -> None:

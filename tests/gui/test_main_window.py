@@ -13,7 +13,8 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.core.annotations.store import annotate_quote
 from desktop_app.core.library import active_document
-from desktop_app.gui.main_window import MainWindow
+from desktop_app.core.settings import get_setting
+from desktop_app.gui.main_window import STATE_KEY, MainWindow
 from desktop_app.paths import AppPaths
 from desktop_app.sample import sample_pack
 from tests.gui.windows import PACK, open_guide, open_window
@@ -237,6 +238,49 @@ def test_opening_a_loose_pdf_adds_it_to_my_documents_and_shows_it(
     titles = [window.library.topLevelItem(i).text(0)
               for i in range(window.library.topLevelItemCount())]
     assert any(title.startswith("My documents") for title in titles)
+
+
+def test_a_loose_pdf_is_readable_at_once_and_becomes_the_library_document(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "Gritting plan.pdf"
+    pdf.write_bytes(make_pdf([f"Route {n} is gritted first." for n in range(40)]))
+    job = window.open_path(pdf)
+    # Before the library has it: the file's own pages are on screen, in one tab.
+    tab = window.current_tab()
+    assert tab is not None and tab.pending and tab.title == "Gritting plan"
+    qtbot.waitUntil(lambda: tab.view.page_count() == 40, timeout=10_000)
+    assert window.highlight() is None and "still being added" in \
+        window.statusBar().currentMessage()
+    with qtbot.waitSignal(job.finished, timeout=60_000) as blocker:
+        pass
+    assert blocker.args == [True, "Added to My documents: Gritting plan."]
+    # The same tab, now the library's document: nothing opened twice.
+    assert window.tabs.count() == 1 and window.current_tab() is tab and not tab.pending
+    assert tab.record.pack_id == "local.my-documents" and tab.record.page_count == 40
+    window.save_state()
+    assert get_setting(window.conn, STATE_KEY)["tabs"][0]["doc"] == tab.record.doc_id
+
+    # Opening it again while it is open: the open tab is shown, no second one.
+    again = window.open_path(pdf)
+    with qtbot.waitSignal(again.finished, timeout=60_000):
+        pass
+    assert window.tabs.count() == 1 and window.current_tab() is tab
+
+
+def test_a_refused_loose_pdf_closes_its_preview_and_says_why(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "not really.pdf"
+    pdf.write_bytes(b"<html>not a pdf</html>")
+    job = window.open_path(pdf)
+    with qtbot.waitSignal(job.finished, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox) is not None)
+    box = window.findChild(QMessageBox)
+    assert "not a PDF" in box.text()
+    box.close()
+    assert window.tabs.count() == 0
 
 
 def test_after_an_update_the_reader_is_told_what_happened_to_their_notes(
