@@ -56,7 +56,8 @@ def insecure(url: str) -> bool:
 class _Answer(QObject):
     """Carries the site's answer from the checking thread (queued to the dialog)."""
 
-    done = Signal(bool, str, str, str)  # ok, site url, user, display name or reason
+    # ok, site url, user, display name or reason, password in the keyring (else session)
+    done = Signal(bool, str, str, str, bool)
 
 
 class SignInDialog(QDialog):
@@ -153,23 +154,25 @@ class SignInDialog(QDialog):
                 name = check_sign_in(url, user, password)
             except SiteAnswerError as exc:
                 bridge.done.emit(False, url, user, f"{url} did not accept the sign-in: "
-                                 f"{_without(exc.outcome.reason, password)}")
+                                 f"{_without(exc.outcome.reason, password)}", False)
             except Exception as exc:  # a malformed address, a broken proxy...
                 bridge.done.emit(False, url, user, f"Could not ask {url}: "
-                                 f"{_without(str(exc) or type(exc).__name__, password)}")
+                                 f"{_without(str(exc) or type(exc).__name__, password)}", False)
             else:
-                bridge.done.emit(True, url, user, name)
+                # Keyring calls can wait on an unlock prompt: here, not on the GUI thread.
+                in_keyring = credentials.store_password(url, user, password)
+                bridge.done.emit(True, url, user, name, in_keyring)
 
         threading.Thread(target=ask, name="casebook-sign-in", daemon=True).start()
 
-    @Slot(bool, str, str, str)
-    def _answered(self, ok: bool, url: str, user: str, text: str) -> None:
+    @Slot(bool, str, str, str, bool)
+    def _answered(self, ok: bool, url: str, user: str, text: str, in_keyring: bool) -> None:
         self._set_checking(False)
         if not ok:
             self.answer.setText(text)
             return
         try:
-            in_keyring = credentials.save(self._conn, url, user, self.password.text())
+            credentials.remember_user(self._conn, url, user)
         except CasebookError as exc:
             self.answer.setText(f"The site accepted the sign-in, but it could not be saved: "
                                 f"{exc}")

@@ -54,17 +54,31 @@ def keyring_name() -> str | None:
 
 
 def _key(site_url: str) -> str:
-    return f"site.{site_url.rstrip('/')}.user"
+    return f"site.{site_url.rstrip('/')}.user"  # the user name, in the settings table
 
 
 def save(conn: sqlite3.Connection, site_url: str, user: str, password: str) -> bool:
     """Remember the sign-in. True if the password went to the keyring, False if it is
     kept for this session only."""
-    site_url = site_url.rstrip("/")
-    password = password.replace(" ", "")  # WordPress shows them in groups of four
+    remember_user(conn, site_url, user)
+    return store_password(site_url, user, password)
+
+
+def remember_user(conn: sqlite3.Connection, site_url: str, user: str) -> None:
+    """The user name, in the store (it is not a secret)."""
     with transaction(conn):
         conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) "
                      "DO UPDATE SET value = excluded.value", (_key(site_url), user))
+
+
+def store_password(site_url: str, user: str, password: str) -> bool:
+    """The password, in the keyring (True) or for this session only (False).
+
+    Keyring calls can block (an unlock prompt on Linux): a window calls this off its
+    GUI thread. No store access here, so any thread may.
+    """
+    site_url = site_url.rstrip("/")
+    password = password.replace(" ", "")  # WordPress shows them in groups of four
     if keyring_name() is not None:
         import keyring
         from keyring.errors import KeyringError
