@@ -39,6 +39,9 @@ class LibraryPanel(QTreeWidget):
                     if self.topLevelItem(i).isExpanded()}
         self.clear()
         packs = list_packs(self._conn)
+        need_a_look = dict(self._conn.execute(
+            "SELECT pack_id, count(*) FROM annotations WHERE deleted IS NULL AND "
+            "anchor_state IN ('fuzzy', 'orphaned') GROUP BY pack_id").fetchall())
         for info in packs:
             pack_item = QTreeWidgetItem([f"{info.title}  {info.version}"])
             pack_item.setData(0, PACK_ROLE, info.pack_id)
@@ -49,20 +52,26 @@ class LibraryPanel(QTreeWidget):
             tip = f"{info.title}\n{info.publisher}\nVersion {info.version}, {trust}"
             if info.previous_version:
                 tip += f"\nPrevious version {info.previous_version} kept (can roll back)"
-            pack_item.setToolTip(0, tip)
-            pack_item.setData(0, Qt.ItemDataRole.AccessibleTextRole,
-                              f"Pack {info.title}, version {info.version}, {info.publisher}")
+            # Markers in words, not only symbols: screen readers read the text and role.
+            marks: list[tuple[str, str]] = []  # (shown, spoken)
             if info.trust in ("unsigned", "unknown-signer"):
-                pack_item.setText(0, f"{pack_item.text(0)}  ⚠ unverified")
+                marks.append(("⚠ unverified", "not verified"))
+            look = need_a_look.get(info.pack_id, 0)
+            if look:
+                words = f"{look} note{'s' if look != 1 else ''} need{'s' if look == 1 else ''}"
+                marks.append((f"⚠ {words} a look", f"{words} a look after an update"))
+                tip += f"\n{words} a look (Notes › Notes that need a look)"
             offered = self._offered(info.pack_id, info.version)
             if offered:
-                # Words, not only an arrow: screen readers read the text and the role.
-                pack_item.setText(0, f"{pack_item.text(0)}  ⬆ Update available: {offered}")
-                pack_item.setToolTip(0, f"{tip}\nUpdate available: version {offered}")
-                pack_item.setData(0, Qt.ItemDataRole.AccessibleTextRole,
-                                  f"Pack {info.title}, version {info.version}, "
-                                  f"{info.publisher}, update available: version {offered}")
+                marks.append((f"⬆ Update available: {offered}",
+                              f"update available: version {offered}"))
+                tip += f"\nUpdate available: version {offered}"
                 pack_item.setData(0, UPDATE_ROLE, offered)
+            pack_item.setText(0, "  ".join([pack_item.text(0), *(m[0] for m in marks)]))
+            pack_item.setToolTip(0, tip)
+            pack_item.setData(0, Qt.ItemDataRole.AccessibleTextRole, ", ".join(
+                [f"Pack {info.title}, version {info.version}, {info.publisher}",
+                 *(m[1] for m in marks)]))
             for doc in list_documents(self._conn, info.pack_id):
                 unit = "pages" if doc.media_type == "application/pdf" else "sections"
                 child = QTreeWidgetItem([doc.title])

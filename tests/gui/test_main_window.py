@@ -296,6 +296,11 @@ def test_after_an_update_the_reader_is_told_what_happened_to_their_notes(
     assert blocker.args[0] is True
     # Chapter 2 grew in 1.1.0, so the guide note moved (to its same words) further on.
     assert "Your notes: 0 kept in place, 1 moved, 1 need a look" in blocker.args[1]
+    # The library marks the pack, in words a screen reader reads too.
+    pack_row = window.library.topLevelItem(0)
+    assert "⚠ 1 note needs a look" in pack_row.text(0)
+    assert "1 note needs a look after an update" in pack_row.data(
+        0, Qt.ItemDataRole.AccessibleTextRole)
     window.notes_dock.show()
     window.notes_panel.scope.setCurrentIndex(2)  # notes that need a look
     [row] = [window.notes_panel.list.item(i).text()
