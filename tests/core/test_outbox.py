@@ -153,3 +153,39 @@ def test_without_a_sign_in_nothing_is_sent_and_the_report_says_so(with_site) -> 
     assert outbox.get_comment(with_site, comment.uuid).attempts == 0
     assert "sign-in needed" in report.summary()
     assert report.next_due is None  # nothing to retry by itself until the reader signs in
+
+
+def test_two_deliveries_at_once_do_not_both_send(with_site, data_dir: Path) -> None:
+    """The window's sync and a 'casebook sync' in a terminal share one outbox: while
+    one run holds the lease, the other sends nothing."""
+    from desktop_app.core.comments.lease import Lease
+
+    comment = outbox.add_comment(with_site, PACK, "guide", "Only one run may send me")
+    other = open_store(data_dir / "casebook.sqlite3")
+    try:
+        held = Lease(other)
+        assert held.take()
+        report = sync.deliver(with_site, lambda url: None)
+        assert report.busy and "Another Casebook" in report.problems[0]
+        assert outbox.get_comment(with_site, comment.uuid).attempts == 0
+        held.release()
+        assert not sync.deliver(with_site, lambda url: None).busy
+    finally:
+        other.close()
+
+
+def test_a_lease_left_by_a_killed_sync_does_not_block_the_next(with_site) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from desktop_app.core.comments import lease
+    from desktop_app.core.settings import set_setting
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    set_setting(with_site, lease.KEY, {"owner": f"{socket.gethostname()}:{dead}:x",
+                                       "until": time.time() + 100})
+    assert not sync.deliver(with_site, lambda url: None).busy  # the dead owner's is taken
+    assert with_site.execute("SELECT count(*) FROM settings WHERE key = ?",
+                             (lease.KEY,)).fetchone()[0] == 0  # and given back

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from desktop_app.core.comments import outbox, threads
+from desktop_app.core.comments.lease import Lease
 from desktop_app.core.comments.outbox import OutboxComment
 from desktop_app.core.comments.wordpress import (
     FLOOD_SECONDS,
@@ -51,6 +52,7 @@ class SyncReport:
     problems: list[str] = field(default_factory=list)
     waiting: int = 0  # still in the queue at the end
     next_due: datetime | None = None
+    busy: bool = False  # another process was delivering: nothing was sent by this run
 
     def summary(self) -> str:
         parts = []
@@ -96,19 +98,33 @@ class Delivery:
         self.report = SyncReport()
 
     def run(self) -> SyncReport:
-        deadline = time.monotonic() + self.wait_limit
-        while not self.stop.is_set():
-            comment, wait = self._next()
-            if comment is None:
-                if wait is None or time.monotonic() + wait > deadline:
-                    break
-                self.stop.wait(wait)
-                continue
-            self._deliver(comment)
+        lease = Lease(self.conn)
+        try:
+            if lease.take():
+                self._send_until(time.monotonic() + self.wait_limit, lease)
+            else:
+                self.report.busy = True
+                self.report.problems.append(
+                    "Another Casebook window or command is sending comments; this one "
+                    "left them to it.")
+        finally:
+            lease.release()
         waiting = outbox.list_comments(self.conn, states=("queued", "sending"))
         self.report.waiting = len(waiting)
         self.report.next_due = self._next_due(waiting)
         return self.report
+
+    def _send_until(self, deadline: float, lease: Lease) -> None:
+        while not self.stop.is_set():
+            comment, wait = self._next()
+            if comment is None:
+                if wait is None or time.monotonic() + wait > deadline:
+                    return
+                self.stop.wait(wait)
+                continue
+            if not lease.take():  # renewed before each comment; lost only if it expired
+                return
+            self._deliver(comment)
 
     def _next_due(self, waiting: list[OutboxComment]) -> datetime | None:
         """When another run could achieve something: not for sites waiting for a
