@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QMessageBox
 
-from desktop_app.core.packs.catalogue import UpdateCheck, UpdateOffer, check_updates_in
 from desktop_app.gui.pack_import import CliJob
 
 if TYPE_CHECKING:
+    from desktop_app.core.packs.catalogue import UpdateCheck, UpdateOffer
     from desktop_app.gui.main_window import MainWindow
 
 
@@ -48,8 +48,14 @@ class PackUpdates(QObject):
         if asked:
             self.window.statusBar().showMessage("Checking for pack updates…")
         store_file = self.window.paths.store_file
-        threading.Thread(target=lambda: self._result.emit(check_updates_in(store_file), asked),
-                         name="pack-updates", daemon=True).start()
+
+        def ask() -> None:
+            # httpx and the catalogue code load here, on first use, not at start-up.
+            from desktop_app.core.packs.catalogue import check_updates_in
+
+            self._result.emit(check_updates_in(store_file), asked)
+
+        threading.Thread(target=ask, name="pack-updates", daemon=True).start()
         return True
 
     @Slot(object, bool)

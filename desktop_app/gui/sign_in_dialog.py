@@ -26,8 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.comments import credentials
-from desktop_app.core.comments.sites import check_sign_in
-from desktop_app.core.comments.wordpress import SiteAnswerError
 from desktop_app.core.errors import CasebookError
 
 HELP = ("Use an application password, not the password you sign in to the site with: "
@@ -150,6 +148,9 @@ class SignInDialog(QDialog):
         bridge = self._bridge
 
         def ask() -> None:
+            from desktop_app.core.comments.sites import check_sign_in  # httpx: when used
+            from desktop_app.core.comments.wordpress import SiteAnswerError
+
             try:
                 name = check_sign_in(url, user, password)
             except SiteAnswerError as exc:

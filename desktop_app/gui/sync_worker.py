@@ -37,15 +37,16 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from desktop_app.core.comments import credentials, sync
-from desktop_app.core.comments.sites import SiteSessions
-from desktop_app.core.comments.sync import SyncReport
+from desktop_app.core.comments import credentials
 from desktop_app.core.errors import CasebookError
 from desktop_app.core.store.db import open_secondary
+
+if TYPE_CHECKING:
+    from desktop_app.core.comments.sync import SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +248,11 @@ class SyncWorker(QObject):
     def _sync(self, conn: sqlite3.Connection) -> SyncOutcome:
         stop = self._stop
         self._emit("progress", "Sending…")
+        # Here, not at the top: httpx and the sync code load on the first run, not at
+        # the window's start.
+        from desktop_app.core.comments import sync
+        from desktop_app.core.comments.sites import SiteSessions
+
         with SiteSessions(conn) as sites:
             report = sync.deliver(conn, sites.signed_in, stop=stop, wait_limit=0.0,
                                   on_change=lambda comment: self._emit("comment", comment))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import nh3
 
 from desktop_app.core.comments.outbox import OutboxComment, list_comments
-from desktop_app.core.comments.wordpress import MARKER, RemoteComment
+from desktop_app.core.comments.remote import MARKER, RemoteComment
 from desktop_app.core.store.db import transaction, utc_now
 
 # What a comment may keep of its HTML: text structure and links, nothing that loads.

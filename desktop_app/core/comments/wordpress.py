@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 
 import httpx
 
+from desktop_app.core.comments.remote import MARKER, RemoteComment
 from desktop_app.core.net import NetworkError, explain
 
 log = logging.getLogger(__name__)
 
-MARKER = "casebook:{uuid}"
 PAGE_SIZE = 100  # WordPress's maximum per_page
 PROBE_SIZE = 10  # the first look at a thread already fetched: new comments come first
 FLOOD_SECONDS = 15  # WordPress's comment flood interval for non-moderators
@@ -98,18 +98,6 @@ class SiteAnswerError(Exception):
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(outcome.reason)
         self.outcome = outcome
-
-
-@dataclass(frozen=True)
-class RemoteComment:
-    remote_id: int
-    post: str
-    parent: int
-    author_name: str
-    date_gmt: str
-    html: str
-    link: str
-    status: str
 
 
 # --- The site ------------------------------------------------------------------------
