@@ -17,7 +17,6 @@ from desktop_app.core.annotations.model import Annotation
 from desktop_app.core.annotations.text import DocumentText, document_text
 from desktop_app.core.documents import clean_text
 from desktop_app.core.library import DocumentRecord, document_bytes, media_bytes, page_texts
-from desktop_app.core.my_documents import COLLECTION_ID
 from desktop_app.gui.markdown_view import MarkdownView
 from desktop_app.gui.notes_panel import SWATCHES
 from desktop_app.gui.pdf.marks import AnnotationMark
@@ -76,6 +75,9 @@ class DocumentTab(QWidget):
     def from_file(cls, path: Path, data: bytes, conn: sqlite3.Connection,
                   service: RenderService, parent: QWidget | None = None) -> DocumentTab:
         """A PDF from a file, shown while ``docs add`` stores and indexes it."""
+        # Here: my_documents brings python-markdown, which the window's start need not load.
+        from desktop_app.core.my_documents import COLLECTION_ID
+
         record = DocumentRecord(id=-1, pack_id=COLLECTION_ID, pack_version="", doc_id="",
                                 title=path.stem, kind="document",
                                 media_type="application/pdf", page_count=0, blob_sha256="",
