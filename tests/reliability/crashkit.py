@@ -32,11 +32,17 @@ def _command(data_dir: Path, args: tuple[str | Path, ...]) -> list[str]:
             *(str(a) for a in args)]
 
 
-def _env() -> dict[str, str]:
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("CASEBOOK_DATA_DIR", None)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra or {})
     return env
+
+
+def pause_before_commit(seconds: float) -> dict[str, str]:
+    """The test hook that holds each write transaction open before its COMMIT."""
+    return {"CASEBOOK_TEST_HOOKS": "1", "CASEBOOK_TEST_PAUSE_BEFORE_COMMIT": str(seconds)}
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,12 @@ class Run:
     seconds: float
 
 
-def run_and_kill(data_dir: Path, args: tuple[str | Path, ...], delay: float) -> Run:
+def run_and_kill(data_dir: Path, args: tuple[str | Path, ...], delay: float,
+                 env: dict[str, str] | None = None) -> Run:
     """Start the command and SIGKILL it after ``delay`` seconds (if still running)."""
     start = time.perf_counter()
     process = subprocess.Popen(_command(data_dir, args), stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=_env())
+                               stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=_env(env))
     try:
         process.wait(timeout=delay)
     except subprocess.TimeoutExpired:

@@ -42,6 +42,7 @@ class Operation:
     startup: float = 0.0
     before: dict = field(default_factory=dict)
     after: dict = field(default_factory=dict)
+    env: dict = field(default_factory=dict)  # test hooks for this command
 
 
 @dataclass
@@ -112,14 +113,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
             sample_notes.add(re.search(r"([0-9a-f-]{36})", done.stdout)[1])
     assert sample_notes, "no quote found in the sample guide"
 
+    # Import, remove and rollback write for milliseconds at the very end of their run:
+    # a test hook holds their transactions open 0.3 s before COMMIT, so most kills land
+    # inside them. The others run unaltered (their kills land before, in and after).
     operations = [
         Operation("pack install", empty, ("pack", "install", small, "--allow-unsigned"), 30),
         Operation("pack update + re-anchoring", sample_store,
                   ("pack", "install", sample_new), 30),
         Operation("docs add", small_store, ("docs", "add", markdown), 25),
-        Operation("notes import", no_notes, ("notes", "import", exported), 25),
-        Operation("pack remove", two_versions, ("pack", "remove", "org.example.small"), 20),
-        Operation("pack rollback", two_versions, ("pack", "rollback", "org.example.small"), 20),
+        Operation("notes import", no_notes, ("notes", "import", exported), 25,
+                  env=kit.pause_before_commit(0.3)),
+        Operation("pack remove", two_versions, ("pack", "remove", "org.example.small"), 20,
+                  env=kit.pause_before_commit(0.3)),
+        Operation("pack rollback", two_versions, ("pack", "rollback", "org.example.small"), 20,
+                  env=kit.pause_before_commit(0.3)),
     ]
     return {"root": root, "operations": operations, "small_store": small_store,
             "confirmed": {empty: set(), small_store: confirmed, no_notes: set(),
@@ -156,7 +163,7 @@ def _kill_operation(op: Operation, confirmed: set[str], scratch: Path, seed: int
         delay = start + (seconds - start) * (slot + rng.random()) / op.kills
         attempt += 1
         work = kit.copy_data_dir(op.pristine, scratch)
-        run = kit.run_and_kill(work, op.args, delay)
+        run = kit.run_and_kill(work, op.args, delay, op.env)
         if run.killed:
             tally.kills += 1
             tally.mid_write += (work / (kit.STORE + "-wal")).exists()
@@ -268,7 +275,7 @@ def test_killed_writes_leave_the_store_whole_and_confirmed_notes_kept(world: dic
         runs = []
         for _ in range(2):  # the shorter of two: one slow start must not set the aim
             finished = kit.copy_data_dir(op.pristine, root / "measure")
-            runs.append(kit.run_and_kill(finished, op.args, 120))
+            runs.append(kit.run_and_kill(finished, op.args, 120, op.env))
             assert runs[-1].returncode == 0, f"{op.name} does not work without a kill"
         op.seconds = min(run.seconds for run in runs)
         op.after = kit.state(finished / kit.STORE)
@@ -291,7 +298,8 @@ def test_killed_writes_leave_the_store_whole_and_confirmed_notes_kept(world: dic
     for op in world["operations"]:
         assert tallies[op.name].kills >= op.kills * 0.8, report
     assert sum(t.kills for t in tallies.values()) >= 200, report
-    # The kills must reach the writes, not just Python's start-up: about 125 of 200 land
-    # with the store open (remove and rollback write for milliseconds at the very end,
-    # so theirs land just after the commit). A floor well below that, for a busy machine.
-    assert sum(t.mid_write for t in tallies.values()) >= 60, report
+    # The kills must reach the writes, not just Python's start-up. A floor well below
+    # what a quiet machine shows, for a busy one.
+    assert sum(t.mid_write for t in tallies.values()) >= 80, report
+    for name in ("notes import", "pack remove", "pack rollback"):  # held open by the hook
+        assert tallies[name].mid_write >= tallies[name].kills // 2, report

@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -54,6 +55,14 @@ class StoreConnection(sqlite3.Connection):
 
 def read_only_reason(conn: sqlite3.Connection) -> str | None:
     return getattr(conn, "read_only_reason", None)
+
+
+# Test-only, never set in use: hold every write transaction open this long before its
+# COMMIT, so the crash tests' kills land inside writes that are otherwise over in
+# milliseconds (pack remove, rollback). Needs both variables, like the render worker's.
+_PAUSE_BEFORE_COMMIT = (
+    float(os.environ.get("CASEBOOK_TEST_PAUSE_BEFORE_COMMIT", "0") or 0)
+    if os.environ.get("CASEBOOK_TEST_HOOKS") == "1" else 0.0)
 
 
 def open_store(
@@ -319,6 +328,8 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise mapped from exc
     try:
         yield conn
+        if _PAUSE_BEFORE_COMMIT:
+            time.sleep(_PAUSE_BEFORE_COMMIT)
         conn.execute("COMMIT")
     except BaseException as exc:
         # On a full disk or an I/O error SQLite may have rolled back already.
