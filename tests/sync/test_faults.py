@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -112,3 +113,24 @@ def test_200_comments_through_a_connection_that_drops_a_fifth_arrive_once_each(
     assert fault_proxy.stats()["dropped"] >= 25  # the faults really happened
     assert len(on_site) == 200 and set(on_site) == written  # none lost, none twice
     assert outbox.counts(library)["sent"] == 200
+
+
+def test_a_lookup_the_site_refuses_leaves_the_comment_uncertain_not_refused(
+        library, site, fault_proxy) -> None:
+    """After a lost answer the comment may be on the site: a refused lookup (a plugin's
+    400, say) must not turn it into 'refused', or 'send again' could post it twice."""
+    comment = outbox.add_comment(library, PACK, "guide", "Asked about, not refused.")
+    fault_proxy.next("drop_after_forward", match=POSTS)
+    deliver(library)
+    # Time passes: the backoff is over (as if the laptop slept past it).
+    outbox.mark_later(library, comment.uuid, "lost answer", at=datetime.now(UTC))
+    fault_proxy.next("status_400", match="GET /wp-json/wp/v2/comments", body={
+        "code": "plugin_says_no", "message": "Searching is switched off.",
+        "data": {"status": 400}})
+    deliver(library, wait_limit=0)
+    asked = outbox.get_comment(library, comment.uuid)
+    assert (asked.state, asked.uncertain) == ("queued", True)
+    assert "would not say" in asked.reason
+    deliver(library, wait_limit=30)
+    assert outbox.get_comment(library, comment.uuid).state in ("held", "sent")
+    assert markers(site.comments()) == [comment.uuid]

@@ -156,7 +156,13 @@ class WordPressSite:
             params.pop("status")
             answer = self._get("/wp/v2/comments", params)
         if answer.status_code != 200:
-            raise SiteAnswerError(self._meaning(answer, "lookup"))
+            meaning = self._meaning(answer, "lookup")
+            if isinstance(meaning, Refused):
+                # A refused question is not a refused comment: it may be on the site,
+                # so it stays uncertain and is asked about again later.
+                meaning = Later(f"The site would not say whether it has the comment "
+                                f"({meaning.reason}); asking again later.")
+            raise SiteAnswerError(meaning)
         marker = MARKER.format(uuid=comment_uuid)
         for item in _json_list(answer):
             content = item.get("content") or {}
