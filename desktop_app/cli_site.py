@@ -191,7 +191,9 @@ def cmd_sync(ctx: Context) -> int:
     with SiteSessions(ctx.conn) as sites:
         report = sync.deliver(ctx.conn, sites.signed_in, stop=stop, wait_limit=ctx.args.wait,
                               on_change=_print_change)
-        sync.refresh_held(ctx.conn, sites.signed_in)
+        offline = set(report.offline)  # not asked again in this run
+        sync.refresh_held(ctx.conn, lambda url: None if url in offline
+                          else sites.signed_in(url))
         if not ctx.args.no_fetch:
             fetched, problems = sync.fetch_threads(ctx.conn, sites.signed_in, sites.anonymous,
                                                    full=ctx.args.full, skip=report.offline)
