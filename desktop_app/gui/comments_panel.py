@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -147,6 +148,7 @@ class CommentCard(QFrame):
             who = f"{entry.author} (you)"
         self.header = QLabel(f"{who} · {shown_date(entry.date)}", self)
         self.header.setTextFormat(Qt.TextFormat.PlainText)
+        self.header.setWordWrap(True)  # long names must not widen a narrow dock
         font = self.header.font()
         font.setBold(True)
         self.header.setFont(font)
@@ -185,16 +187,17 @@ class CommentCard(QFrame):
         if entry.state in ("sent", "held") and entry.link:
             actions.append(("open", "Open on the site", panel.open_on_site))
         if actions:
-            row = QHBoxLayout()
-            row.setSpacing(4)
-            for key, text, slot in actions:
+            # Two to a row: four in one line would not fit a narrow dock.
+            grid = QGridLayout()
+            grid.setSpacing(4)
+            for index, (key, text, slot) in enumerate(actions):
                 button = QPushButton(text, self)
                 button.setAccessibleName(f"{text} ({who}, {shown_date(entry.date)})")
                 button.clicked.connect(lambda _checked=False, s=slot: s(entry.uuid))
-                row.addWidget(button)
+                grid.addWidget(button, index // 2, index % 2)
                 self.buttons[key] = button
-            row.addStretch(1)
-            layout.addLayout(row)
+            grid.setColumnStretch(2, 1)
+            layout.addLayout(grid)
         self.setAccessibleName(f"Comment by {who}, {shown_date(entry.date)}"
                                + (f", {self.state.text()}" if self.state.text() else ""))
 

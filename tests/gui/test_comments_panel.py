@@ -188,6 +188,23 @@ def test_a_refused_comment_shows_the_reason_can_be_copied_and_sent_again(
     assert [c.state.text() for c in panel.cards] == ["Waiting to send"]
 
 
+def test_cards_fit_a_narrow_dock_without_cutting_text_or_buttons(
+    qtbot: QtBot, win: MainWindow
+) -> None:
+    comment = outbox.add_comment(win.conn, PACK, CASE, "Is the toolkit online?")
+    outbox.mark_rejected(win.conn, comment.uuid, "Comments are closed on this discussion.")
+    panel = open_comments(qtbot, win)
+    win.resizeDocks([win.comments_dock], [260], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: win.comments_dock.width() <= 280)
+    viewport = panel.scroll.viewport().width()
+    [card] = panel.cards
+    # Nothing wider than what is shown: no text or button cut off at the right edge.
+    assert card.minimumSizeHint().width() <= viewport
+    for button in card.buttons.values():
+        right = button.mapTo(panel.scroll.viewport(), button.rect().topRight()).x()
+        assert right <= viewport, button.text()
+
+
 def test_a_document_without_a_discussion_site_says_so_and_cannot_be_commented(
     qtbot: QtBot, win: MainWindow, tmp_path: Path
 ) -> None:
