@@ -58,6 +58,8 @@ def status_text(states: dict[str, int], outcome: SyncOutcome | None, running: bo
         text = f"{plural(waiting, 'comment')} waiting"
         if outcome is not None and outcome.error:
             text += " — sync failed"
+        elif report is not None and report.busy:
+            text += " — another Casebook is sending them"
         elif report is not None and report.offline:
             text += " — offline"
         elif outcome is not None and outcome.next_due is not None:
