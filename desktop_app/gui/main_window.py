@@ -54,8 +54,9 @@ from desktop_app.gui.themes import THEMES, apply_theme
 from desktop_app.paths import AppPaths
 
 log = logging.getLogger(__name__)
-# A PDF bigger than this opens once it is in the library, not from its file first.
-MAX_PREVIEW_BYTES = 256 * 1024 * 1024
+# A PDF bigger than this opens once it is in the library, not from its file first:
+# the file is read on the GUI thread, which must not stall for long.
+MAX_PREVIEW_BYTES = 64 * 1024 * 1024
 STATE_KEY = "gui.window"
 EXTERNAL_SCHEMES = {"http", "https", "mailto"}
 EMPTY_LIBRARY = ("Your library is empty.\n\nImport a content pack with File › Import pack… "
