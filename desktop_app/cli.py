@@ -15,6 +15,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from desktop_app import __version__, cli_site, cli_updates
+from desktop_app.cli_output import (
+    emit,
+    install_event,
+    json_progress,
+    one_line,
+    print_notes_moved,
+    text_progress,
+)
 from desktop_app.core import my_documents
 from desktop_app.core import search as search_core
 from desktop_app.core.annotations import store as notes_core
@@ -287,17 +295,15 @@ def cmd_window(ctx: Context, open_doc: tuple[str, str] | None = None) -> int:
 
 def _fail(ctx: Context, message: str) -> None:
     if getattr(ctx.args, "progress", None) == "json":
-        _emit({"event": "error", "message": message})
+        emit({"event": "error", "message": message})
     print(f"casebook: {message}", file=sys.stderr)
 
 
-def _emit(event: dict) -> None:
-    print(json.dumps(event), flush=True)
 
 
 def cmd_demo(ctx: Context) -> int:
     pack = sample_pack(ctx.paths.cache_dir / "sample")
-    result = installer.install_pack(ctx.conn, pack, progress=_text_progress())
+    result = installer.install_pack(ctx.conn, pack, progress=text_progress())
     print(f"{result.pack_id} {result.version}: {result.outcome}.")
     if not ctx.args.no_window and has_display():
         return cmd_window(ctx, open_doc=(result.pack_id, "guide"))
@@ -358,28 +364,19 @@ def cmd_pack_verify(ctx: Context) -> int:
 
 def cmd_pack_install(ctx: Context) -> int:
     as_json = ctx.args.progress == "json"
-    progress = _json_progress if as_json else _text_progress()
+    progress = json_progress if as_json else text_progress()
     result = installer.install_pack(
         ctx.conn, ctx.args.pack, allow_unsigned=ctx.args.allow_unsigned, progress=progress
     )
     if as_json:
-        done = {"event": "done", "pack": result.pack_id, "version": result.version,
-                "outcome": result.outcome, "trust": result.trust,
-                "previous_version": result.previous_version}
-        if result.reanchor:  # only when the reader had notes on the pack
-            done["notes"] = result.reanchor.as_json()
-        _emit(done)
+        emit(install_event(result))
         return 0
     verb = {"installed": "Installed", "updated": "Updated", "restored": "Restored",
             "already-installed": "Already installed:"}[result.outcome]
     since = f" (was {result.previous_version})" if result.previous_version else ""
     print(f"{verb} {result.pack_id} {result.version}{since}: {result.documents} documents, "
           f"{result.pages} pages and sections; {_trust_words(result.trust, result.signer_name)}.")
-    if result.reanchor:
-        r = result.reanchor
-        print(f"Your notes and highlights: {r.kept} in place, {r.moved} moved, "
-              f"{r.fuzzy} to check, {r.orphaned} not found in this version"
-              + (" (casebook notes list --state orphaned)." if r.orphaned else "."))
+    print_notes_moved(result)
     return 0
 
 
@@ -443,7 +440,7 @@ def cmd_keys_remove(ctx: Context) -> int:
 def cmd_docs_add(ctx: Context) -> int:
     record = my_documents.add_document(ctx.conn, ctx.args.file)
     if ctx.args.progress == "json":
-        _emit({"event": "done", "outcome": "added", "pack": record.pack_id,
+        emit({"event": "done", "outcome": "added", "pack": record.pack_id,
                "doc": record.doc_id, "title": record.title})
     else:
         print(f"Added {record.title} to My documents as {record.doc_id}.")
@@ -511,9 +508,9 @@ def cmd_notes_list(ctx: Context) -> int:
         deleted = "  [deleted]" if note.deleted else ""
         tags = f"  #{' #'.join(note.tags)}" if note.tags else ""
         print(f"{note.uuid}  {note.pack_id}/{note.doc_id}, {_where(note)}{state}{deleted}")
-        print(f'    "{_one_line(note.quote, 100)}"{tags}')
+        print(f'    "{one_line(note.quote, 100)}"{tags}')
         if note.body:
-            print(f"    {_one_line(note.body, 200)}")
+            print(f"    {one_line(note.body, 200)}")
     return 0
 
 
@@ -567,9 +564,6 @@ def _where(note: Annotation) -> str:
     return f"§ {note.section}" if note.section else "no page"
 
 
-def _one_line(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _print_hits(hits: list[search_core.SearchHit]) -> None:
@@ -602,16 +596,4 @@ def _trust_words(trust_state: str, signer: str | None, key_id: str | None = None
     return "UNSIGNED: not verified"
 
 
-def _json_progress(what: str, done: int, total: int) -> None:
-    _emit({"event": "progress", "what": what, "done": done, "total": total})
 
-
-def _text_progress() -> Callable[[str, int, int], None] | None:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(what: str, done: int, total: int) -> None:
-        print(f"\r\033[K{what} ({done}/{total})", end="" if done < total else "\n",
-              file=sys.stderr, flush=True)
-
-    return show

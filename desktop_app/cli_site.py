@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from desktop_app.cli_output import one_line
 from desktop_app.core.comments import credentials, outbox, sync, threads
 from desktop_app.core.comments.sites import SiteSessions, check_sign_in
 from desktop_app.core.comments.wordpress import SiteAnswerError
@@ -173,7 +174,7 @@ def cmd_outbox(ctx: Context) -> int:
     for c in comments:
         where = f" — {c.section}" if c.section else ""
         print(f"{c.uuid}  {STATE_WORDS[c.state]}  {c.pack_id}/{c.doc_id}{where}")
-        print(f"    {_one_line(c.body)}")
+        print(f"    {one_line(c.body)}")
         if c.reason and c.state != "sent":
             print(f"    ({c.reason})")
         if c.remote_link:
@@ -181,9 +182,6 @@ def cmd_outbox(ctx: Context) -> int:
     return 0
 
 
-def _one_line(text: str, limit: int = 100) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def cmd_sync(ctx: Context) -> int:
@@ -224,7 +222,7 @@ def cmd_comments_show(ctx: Context) -> int:
     for e in entries:
         mark = "" if e.state == "on-site" else f"  [{STATE_WORDS[e.state]}]"
         print(f"\n{e.author}, {e.date}{mark}")
-        print(f"  {_one_line(e.text, 400)}")
+        print(f"  {one_line(e.text, 400)}")
     return 0
 
 

@@ -7,10 +7,16 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from desktop_app.cli_output import (
+    emit,
+    install_event,
+    json_progress,
+    print_notes_moved,
+    text_progress,
+)
 from desktop_app.core.errors import CasebookError
 from desktop_app.core.packs.catalogue import (
     CATALOGUE_NAME,
@@ -76,7 +82,7 @@ def cmd_updates_install(ctx: Context) -> int:
     from desktop_app import cli as base
 
     as_json = ctx.args.progress == "json"
-    progress = base._json_progress if as_json else _text_progress()
+    progress = json_progress if as_json else text_progress(_progress_amount)
     result = check_updates(ctx.conn)
     _report(result)
     offers = {offer.pack_id: offer for offer in result.offers}
@@ -101,21 +107,12 @@ def cmd_updates_install(ctx: Context) -> int:
             _fail(ctx, f"{offer.title} {offer.version} was not installed: {exc}")
             continue
         if as_json:
-            event = {"event": "done", "pack": done.pack_id, "version": done.version,
-                     "title": f"{offer.title} {done.version}", "outcome": done.outcome,
-                     "trust": done.trust, "previous_version": done.previous_version}
-            if done.reanchor:
-                event["notes"] = done.reanchor.as_json()
-            base._emit(event)
+            emit(install_event(done, title=f"{offer.title} {done.version}"))
             continue
         since = f" (was {done.previous_version})" if done.previous_version else ""
         print(f"Updated {done.pack_id} to {done.version}{since}; "
               f"{base._trust_words(done.trust, done.signer_name)}.")
-        if done.reanchor:
-            r = done.reanchor
-            print(f"Your notes and highlights: {r.kept} in place, {r.moved} moved, "
-                  f"{r.fuzzy} to check, {r.orphaned} not found in this version"
-                  + (" (casebook notes list --state orphaned)." if r.orphaned else "."))
+        print_notes_moved(done)
     return 1 if failed or (result.problems and not offers) else 0
 
 
@@ -152,14 +149,6 @@ def _amount(size: int) -> str:
     return f"{max(1, round(size / 1024))} KB"
 
 
-def _text_progress() -> Callable[[str, int, int], None] | None:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(what: str, done: int, total: int) -> None:
-        amount = (f"{_amount(done)} of {_amount(total)}" if what.startswith("Download")
-                  else f"{done}/{total}")
-        print(f"\r\033[K{what} ({amount})", end="" if done < total else "\n",
-              file=sys.stderr, flush=True)
-
-    return show
+def _progress_amount(what: str, done: int, total: int) -> str:
+    return (f"{_amount(done)} of {_amount(total)}" if what.startswith("Download")
+            else f"{done}/{total}")

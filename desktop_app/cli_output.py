@@ -1,0 +1,59 @@
+"""How the command line prints: shared by cli.py and its site and update commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from desktop_app.core.packs.install import InstallResult
+
+
+def one_line(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def emit(event: dict) -> None:
+    """One JSON event on stdout (``--progress json``, read by the window's CliJob)."""
+    print(json.dumps(event), flush=True)
+
+
+def json_progress(what: str, done: int, total: int) -> None:
+    emit({"event": "progress", "what": what, "done": done, "total": total})
+
+
+def text_progress(amount: Callable[[str, int, int], str] | None = None
+                  ) -> Callable[[str, int, int], None] | None:
+    """A progress line on a terminal's stderr (None when stderr is not a terminal);
+    ``amount`` words the count (default ``done/total``)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(what: str, done: int, total: int) -> None:
+        words = amount(what, done, total) if amount else f"{done}/{total}"
+        print(f"\r\033[K{what} ({words})", end="" if done < total else "\n",
+              file=sys.stderr, flush=True)
+
+    return show
+
+
+def install_event(result: InstallResult, **extra: object) -> dict:
+    """The ``done`` event of an install or update."""
+    event = {"event": "done", "pack": result.pack_id, "version": result.version,
+             "outcome": result.outcome, "trust": result.trust,
+             "previous_version": result.previous_version, **extra}
+    if result.reanchor:  # only when the reader had notes on the pack
+        event["notes"] = result.reanchor.as_json()
+    return event
+
+
+def print_notes_moved(result: InstallResult) -> None:
+    """After an update: what happened to the reader's notes, if they had any."""
+    r = result.reanchor
+    if r:
+        print(f"Your notes and highlights: {r.kept} in place, {r.moved} moved, "
+              f"{r.fuzzy} to check, {r.orphaned} not found in this version"
+              + (" (casebook notes list --state orphaned)." if r.orphaned else "."))
