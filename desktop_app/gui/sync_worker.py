@@ -125,7 +125,15 @@ class SyncWorker(QObject):
         self.timer.timeout.connect(self._timer_fired)
         self._online: bool | None = None
         self._network: QObject | None = None
-        self._watch_network()
+        # After the first frame: loading the reachability backend (D-Bus to
+        # NetworkManager on Linux) is not needed to show the window.
+        QTimer.singleShot(0, self, self._watch_network)
+
+    @property
+    def watching_network(self) -> bool:
+        """Whether the system's reachability reports reach this worker (set up just
+        after the window's first frame, and only where a backend exists)."""
+        return self._network is not None
 
     # --- asking for runs ----------------------------------------------------------------
     def is_running(self) -> bool:

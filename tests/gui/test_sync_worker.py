@@ -273,6 +273,7 @@ def test_the_network_coming_back_starts_a_sync(
     credentials.save(win.conn, offline_url, "reader", PASSWORD)
     outbox.add_comment(win.conn, PACK, CASE, "Sent when the network is back.")
     worker = win.community.worker
+    qtbot.waitUntil(lambda: worker.watching_network)  # set up after the first frame
     # What the system's backend reports when the network goes and comes back.
     info.reachabilityChanged.emit(QNetworkInformation.Reachability.Disconnected)
     assert not worker.timer.isActive()
