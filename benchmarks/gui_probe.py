@@ -61,7 +61,7 @@ def rss_mb(pid: int) -> float | None:
 
 
 def startup_casebook(data_dir: str) -> None:
-    """Start Casebook exactly as ``casebook --data-dir DIR`` does (the CLI's main), and
+    """Start Casebook exactly as ``casebook --data-dir DIR`` does (``__main__.main``), and
     stop at the first frame that shows the library with its rows.
 
     The app is not changed for this: ``build_window``, which ``run()`` calls, is wrapped
@@ -71,8 +71,8 @@ def startup_casebook(data_dir: str) -> None:
 
     build_window = gui_app.build_window
 
-    def build_and_watch(paths: AppPaths) -> MainWindow:
-        window = build_window(paths)
+    def build_and_watch(paths: AppPaths, *args: Any) -> MainWindow:
+        window = build_window(paths, *args)
         _keep_library_as_it_was(window)
         library = window.library
         _quit_after_first_paint(library.viewport(), lambda: library.topLevelItemCount() > 0,
@@ -80,9 +80,9 @@ def startup_casebook(data_dir: str) -> None:
         return window
 
     gui_app.build_window = build_and_watch
-    from desktop_app.cli import main as cli_main
+    from desktop_app.__main__ import main
 
-    cli_main(["--data-dir", data_dir])
+    main(["--data-dir", data_dir])
 
 
 def startup_bare() -> None:

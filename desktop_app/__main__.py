@@ -46,6 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         worker_main()
         return 0
+    from desktop_app.launch import open_window, window_request
+
+    request = window_request(args)
+    if request is not None:  # the window, without loading the CLI's modules first
+        return open_window(request)
     from desktop_app.cli import main as cli_main
 
     return cli_main(args)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -40,6 +39,7 @@ from desktop_app.core.packs.signing import (
     write_key_pair,
 )
 from desktop_app.core.store import backups as store_backups
+from desktop_app.launch import has_display
 from desktop_app.logs import setup_logging
 from desktop_app.paths import AppPaths, resolve_paths
 from desktop_app.sample import BUNDLED_KEYS, sample_pack
@@ -273,13 +273,6 @@ def _split_window_arguments(argv: list[str], parser: argparse.ArgumentParser
     if rest and rest[0] in commands:
         return argv, None
     return options, rest
-
-
-def has_display() -> bool:
-    """False on a Linux session with no screen (SSH, CI), where a window cannot open."""
-    if not sys.platform.startswith("linux"):
-        return True
-    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
 def cmd_window(ctx: Context, open_doc: tuple[str, str] | None = None) -> int:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop_app.core.errors import CasebookError, StoreCorruptError
-from desktop_app.core.library import open_library
-from desktop_app.core.store.backups import restore_backup
-from desktop_app.core.store.db import read_only_reason
-from desktop_app.gui.errors import install_excepthook
-from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.pdf.render_service import RenderService
 from desktop_app.paths import AppPaths
-from desktop_app.sample import BUNDLED_KEYS
+
+if TYPE_CHECKING:
+    from desktop_app.core.errors import StoreCorruptError
+    from desktop_app.gui.main_window import MainWindow
+
+# The render service's key for a PDF given on the command line, opened before the
+# window is built; the window's tab for that file takes it over.
+STARTUP_PDF_KEY = "file-startup"
 
 
 def create_application() -> QApplication:
@@ -28,9 +31,14 @@ def create_application() -> QApplication:
     return app
 
 
-def build_window(paths: AppPaths) -> MainWindow:
+def build_window(paths: AppPaths, render_service: RenderService | None = None) -> MainWindow:
+    from desktop_app.core.library import open_library
+    from desktop_app.core.store.db import read_only_reason
+    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.sample import BUNDLED_KEYS
+
     conn = open_library(paths.store_file, BUNDLED_KEYS)
-    window = MainWindow(conn, paths)
+    window = MainWindow(conn, paths, render_service)
     window.restore_state()
     reason = read_only_reason(conn)
     if reason:
@@ -40,6 +48,8 @@ def build_window(paths: AppPaths) -> MainWindow:
 
 def offer_restore(error: StoreCorruptError, paths: AppPaths) -> bool:
     """The library file is damaged: offer the newest backup; the damaged file is kept."""
+    from desktop_app.core.store.backups import restore_backup
+
     box = QMessageBox(QMessageBox.Icon.Critical, "Casebook", str(error))
     box.setTextFormat(Qt.TextFormat.PlainText)
     restore = (box.addButton("Restore the backup", QMessageBox.ButtonRole.AcceptRole)
@@ -56,14 +66,25 @@ def offer_restore(error: StoreCorruptError, paths: AppPaths) -> bool:
 
 def run(paths: AppPaths, files: list[Path], open_doc: tuple[str, str] | None = None) -> int:
     app = create_application()
+    # The render worker (a Python with PyMuPDF: ~0.15 s to start) starts first, and a PDF
+    # given on the command line is opened in it at once, so both are ready by the time
+    # the window's modules have loaded and its first frame is painted.
+    service = RenderService()
+    startup_pdf = next((f for f in files if f.suffix.lower() == ".pdf" and f.is_file()), None)
+    if startup_pdf is not None:
+        service.open_document(STARTUP_PDF_KEY, startup_pdf)
+    service.send_now()
+    from desktop_app.core.errors import CasebookError, StoreCorruptError
+    from desktop_app.gui.errors import install_excepthook
+
     install_excepthook()
     try:
         try:
-            window = build_window(paths)
+            window = build_window(paths, service)
         except StoreCorruptError as exc:
             if not offer_restore(exc, paths):
                 return 1
-            window = build_window(paths)
+            window = build_window(paths, service)
     except CasebookError as exc:
         QMessageBox.critical(None, "Casebook", str(exc))
         return 1
@@ -71,7 +92,9 @@ def run(paths: AppPaths, files: list[Path], open_doc: tuple[str, str] | None = N
     if open_doc is not None:
         window.open_document(*open_doc)
     for path in files:
-        window.open_path(path)
+        window.open_path(path, view_key=STARTUP_PDF_KEY if path == startup_pdf else None)
+    if startup_pdf is not None:
+        service.close_document(STARTUP_PDF_KEY)  # the tab holds it now, if it was shown
     code = app.exec()
     window.conn.close()
     return code

@@ -18,12 +18,12 @@ from desktop_app.gui.document_tab import DocumentTab
 from desktop_app.gui.errors import show_error
 from desktop_app.gui.markdown_view import MarkdownView
 from desktop_app.gui.pdf.pdf_view import PdfView
-from desktop_app.gui.sign_in_dialog import SignInDialog
 from desktop_app.gui.sync_status import SyncStatus
 from desktop_app.gui.sync_worker import AFTER_CHANGE_MS, SyncOutcome, SyncWorker, pack_sites
 
 if TYPE_CHECKING:
     from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.sign_in_dialog import SignInDialog
 
 
 def reading_place(tab: DocumentTab | None) -> str:
@@ -105,6 +105,8 @@ class Community(QObject):
         return self._asked
 
     def open_sign_in(self, site_url: str = "") -> SignInDialog:
+        from desktop_app.gui.sign_in_dialog import SignInDialog  # loaded when first asked for
+
         if self.sign_in_dialog is not None:
             self.sign_in_dialog.close()
             self.sign_in_dialog.deleteLater()

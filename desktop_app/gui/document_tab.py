@@ -36,7 +36,7 @@ class DocumentTab(QWidget):
 
     def __init__(self, record: DocumentRecord, conn: sqlite3.Connection,
                  service: RenderService, parent: QWidget | None = None, *,
-                 pdf_bytes: bytes | None = None, view_key: str | None = None) -> None:
+                 pdf_source: bytes | Path | None = None, view_key: str | None = None) -> None:
         super().__init__(parent)
         self.record = record
         # A PDF shown from its file while it is still being added to My documents:
@@ -46,7 +46,7 @@ class DocumentTab(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.view: PdfView | MarkdownView
         if record.is_pdf:
-            data = pdf_bytes if pdf_bytes is not None else document_bytes(conn, record)
+            data = pdf_source if pdf_source is not None else document_bytes(conn, record)
             self.view = PdfView(service, view_key or f"doc-{record.id}", data, self)
             self.view.page_changed.connect(lambda _page: self.position_changed.emit())
             self.view.zoom_changed.connect(lambda _zoom: self.position_changed.emit())
@@ -72,9 +72,11 @@ class DocumentTab(QWidget):
         self.setFocusProxy(self.view)
 
     @classmethod
-    def from_file(cls, path: Path, data: bytes, conn: sqlite3.Connection,
-                  service: RenderService, parent: QWidget | None = None) -> DocumentTab:
-        """A PDF from a file, shown while ``docs add`` stores and indexes it."""
+    def from_file(cls, path: Path, conn: sqlite3.Connection, service: RenderService,
+                  parent: QWidget | None = None, *, view_key: str | None = None
+                  ) -> DocumentTab:
+        """A PDF from a file, shown while ``docs add`` stores and indexes it. The render
+        worker reads the file itself: nothing is read here, on the GUI thread."""
         # Here: my_documents brings python-markdown, which the window's start need not load.
         from desktop_app.core.my_documents import COLLECTION_ID
 
@@ -82,8 +84,8 @@ class DocumentTab(QWidget):
                                 title=path.stem, kind="document",
                                 media_type="application/pdf", page_count=0, blob_sha256="",
                                 html=None)
-        return cls(record, conn, service, parent, pdf_bytes=data,
-                   view_key=f"file-{next(_PREVIEW_KEYS)}")
+        return cls(record, conn, service, parent, pdf_source=path,
+                   view_key=view_key or f"file-{next(_PREVIEW_KEYS)}")
 
     def adopt(self, record: DocumentRecord) -> None:
         """The file is in the library now: this tab is that document (its view stays)."""

@@ -43,7 +43,6 @@ from desktop_app.gui.document_tab import DocumentTab, FailedTab
 from desktop_app.gui.errors import show_error
 from desktop_app.gui.find_bar import FindBar
 from desktop_app.gui.library_panel import LibraryPanel
-from desktop_app.gui.notes_io import describe_import, export_from_window, import_from_window
 from desktop_app.gui.notes_panel import NotesPanel, swatch
 from desktop_app.gui.outline_panel import OutlinePanel
 from desktop_app.gui.pack_import import AddDocument, CliJob, PackImport, ask_to_allow_unsigned
@@ -54,9 +53,6 @@ from desktop_app.gui.themes import THEMES, apply_theme
 from desktop_app.paths import AppPaths
 
 log = logging.getLogger(__name__)
-# A PDF bigger than this opens once it is in the library, not from its file first:
-# the file is read on the GUI thread, which must not stall for long.
-MAX_PREVIEW_BYTES = 64 * 1024 * 1024
 STATE_KEY = "gui.window"
 EXTERNAL_SCHEMES = {"http", "https", "mailto"}
 EMPTY_LIBRARY = ("Your library is empty.\n\nImport a content pack with File › Import pack… "
@@ -66,11 +62,13 @@ CHOOSE_DOCUMENT = ("Choose a document in the library to start reading.\n\n"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, conn: sqlite3.Connection, paths: AppPaths) -> None:
+    def __init__(self, conn: sqlite3.Connection, paths: AppPaths,
+                 render_service: RenderService | None = None) -> None:
         super().__init__()
         self.conn = conn
         self.paths = paths
-        self.render_service = RenderService(self)
+        self.render_service = render_service or RenderService()
+        self.render_service.setParent(self)
         self._imports: list[CliJob] = []
         self._theme = "system"
         self._reading_mode = False
@@ -481,6 +479,8 @@ class MainWindow(QMainWindow):
             return
         pack = next((info for info in list_packs(self.conn)
                      if info.pack_id == tab.record.pack_id), None)
+        from desktop_app.gui.notes_io import export_from_window  # the exporters: on first use
+
         try:
             message = export_from_window(self, self.conn, tab.record.pack_id, tab.record.doc_id,
                                          tab.title, pack.title if pack else tab.record.pack_id,
@@ -492,6 +492,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, 10000)
 
     def import_notes(self) -> None:
+        from desktop_app.gui.notes_io import describe_import, import_from_window
+
         try:
             report = import_from_window(self, self.conn)
         except CasebookError as exc:
@@ -550,25 +552,25 @@ class MainWindow(QMainWindow):
         if name:
             self.open_path(Path(name))
 
-    def open_path(self, path: Path) -> CliJob:
-        """A pack is imported; a PDF or Markdown file joins My documents and opens."""
+    def open_path(self, path: Path, *, view_key: str | None = None) -> CliJob:
+        """A pack is imported; a PDF or Markdown file joins My documents and opens.
+
+        ``view_key``: the render service's key under which this PDF was opened already
+        (at start-up, before the window was built).
+        """
         if path.suffix.lower() == ".cbpack":
             return self.import_pack(path)
-        preview = self._preview(path) if path.suffix.lower() == ".pdf" else None
+        preview = self._preview(path, view_key) if path.suffix.lower() == ".pdf" else None
         job = AddDocument(path, self.paths.data_dir, self, preview=preview)
         return self._start(job, f"Adding {path.name} to My documents…")
 
-    def _preview(self, path: Path) -> DocumentTab | None:
+    def _preview(self, path: Path, view_key: str | None) -> DocumentTab | None:
         """Show a PDF from its file at once; adding it to the library (text extraction
         and indexing: seconds for a long manual) goes on behind it."""
-        try:
-            if path.stat().st_size > MAX_PREVIEW_BYTES:
-                return None
-            data = path.read_bytes()
-        except OSError:
+        if not path.is_file():
             return None  # the job says what is wrong with the file
-        return self._add_tab(DocumentTab.from_file(path, data, self.conn, self.render_service,
-                                                   self))
+        return self._add_tab(DocumentTab.from_file(path, self.conn, self.render_service, self,
+                                                   view_key=view_key))
 
     def _adopt_preview(self, job: AddDocument) -> bool:
         """The added file's preview tab becomes the library's document (not opened twice)."""

@@ -90,6 +90,44 @@ def test_damaged_pdf_fails_to_open(qtbot, service: RenderService) -> None:
     assert _open(qtbot, service, "good").page_count == 6
 
 
+def test_a_file_is_opened_by_the_worker_and_a_second_open_while_it_is_pending_is_the_same(
+        qtbot, service: RenderService, tmp_path) -> None:
+    pdf = tmp_path / "minutes.pdf"
+    pdf.write_bytes(make_pdf(PAGES))
+    opened = []
+    service.opened.connect(lambda key, info: opened.append((key, info.page_count)))
+    # At start-up the window opens the file before its tab exists; the tab then asks
+    # for the same file under the same key while the worker is still opening it.
+    service.open_document("file", pdf)
+    service.send_now()
+    service.open_document("file", pdf)
+    qtbot.waitUntil(service.is_idle, timeout=10_000)
+    assert opened == [("file", 6)]  # opened once, answered once
+    service.close_document("file")  # the start-up's hold: the tab still has it
+    with qtbot.waitSignal(service.rendered, timeout=10_000) as blocker:
+        service.request_pages("file", [2], 0.3)
+    assert blocker.args[1] == 2
+    # After a crash the worker reads the file again.
+    with qtbot.waitSignal(service.worker_restarted, timeout=10_000):
+        os.kill(service.worker_pid(), signal.SIGKILL)
+    with qtbot.waitSignal(service.rendered, timeout=10_000) as blocker:
+        service.request_pages("file", [4], 0.3)
+    assert blocker.args[1] == 4
+
+
+def test_a_file_that_cannot_be_read_fails_to_open_with_its_name(qtbot, service: RenderService,
+                                                                 tmp_path) -> None:
+    with qtbot.waitSignal(service.open_failed, timeout=10_000) as blocker:
+        service.open_document("gone", tmp_path / "moved-away.pdf")
+    assert blocker.args[0] == "gone"
+    assert "moved-away.pdf could not be read" in blocker.args[1]
+    not_pdf = tmp_path / "page.pdf"
+    not_pdf.write_text("<html>a web page saved as .pdf</html>")
+    with qtbot.waitSignal(service.open_failed, timeout=10_000) as blocker:
+        service.open_document("html", not_pdf)
+    assert "not a PDF" in blocker.args[1]
+
+
 def test_killed_worker_is_restarted_and_documents_reopened(qtbot, service: RenderService) -> None:
     _open(qtbot, service)
     old_pid = service.worker_pid()

@@ -13,15 +13,21 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import Any
 
 from desktop_app.core.errors import KeyFileError, SignatureError
 
 PUBLIC_KEY_TYPE = "casebook-publisher-key"
 SECRET_KEY_TYPE = "casebook-publisher-secret-key"
 SIGNATURE_TYPE = "casebook-manifest-signature"
+
+
+def _ed25519() -> Any:
+    """cryptography's ed25519, loaded when a key is made or a signature checked: the
+    library (and the window's start) reads keys far more often than it uses them."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return ed25519
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class SecretKey:
 
     @property
     def public(self) -> PublicKey:
-        key = Ed25519PrivateKey.from_private_bytes(self.raw).public_key()
+        key = _ed25519().Ed25519PrivateKey.from_private_bytes(self.raw).public_key()
         return PublicKey(self.name, key.public_bytes_raw())
 
 
@@ -59,7 +65,7 @@ def key_id_of(raw_public: bytes) -> str:
 
 
 def generate_key(name: str) -> SecretKey:
-    return SecretKey(name, Ed25519PrivateKey.generate().private_bytes_raw())
+    return SecretKey(name, _ed25519().Ed25519PrivateKey.generate().private_bytes_raw())
 
 
 def write_key_pair(secret: SecretKey, stem: Path) -> tuple[Path, Path]:
@@ -90,7 +96,7 @@ def load_secret_key(path: Path) -> SecretKey:
 
 
 def sign_manifest(manifest: bytes, secret: SecretKey) -> bytes:
-    signature = Ed25519PrivateKey.from_private_bytes(secret.raw).sign(manifest)
+    signature = _ed25519().Ed25519PrivateKey.from_private_bytes(secret.raw).sign(manifest)
     body = {"type": SIGNATURE_TYPE, "algorithm": "ed25519",
             "key_id": secret.public.key_id, "signature": _b64(signature)}
     return json.dumps(body, indent=2).encode("utf-8") + b"\n"
@@ -116,8 +122,10 @@ def check_signature(
     key = trusted.get(key_id)
     if key is None:
         return SignatureCheck("unknown-signer", key_id=key_id)
+    from cryptography.exceptions import InvalidSignature
+
     try:
-        Ed25519PublicKey.from_public_bytes(key.raw).verify(signature, manifest)
+        _ed25519().Ed25519PublicKey.from_public_bytes(key.raw).verify(signature, manifest)
     except InvalidSignature:
         raise SignatureError(
             f"The pack's signature does not match publisher key {key.name!r} ({key_id}): "

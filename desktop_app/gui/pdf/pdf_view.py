@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QElapsedTimer, QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
@@ -72,7 +73,7 @@ class PdfView(QAbstractScrollArea):
         self,
         service: RenderService,
         doc_key: str,
-        pdf_bytes: bytes,
+        source: bytes | Path,
         parent: QWidget | None = None,
         *,
         title: str = "",
@@ -130,7 +131,7 @@ class PdfView(QAbstractScrollArea):
         service.found.connect(self._on_found)
         service.chars_ready.connect(self._on_chars)
         self.destroyed.connect(partial(_release, service, doc_key))
-        service.open_document(doc_key, pdf_bytes)
+        service.open_document(doc_key, source)
 
     # -- about the document -------------------------------------------------------------
 

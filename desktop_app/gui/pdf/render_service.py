@@ -60,6 +60,7 @@ class _Request:
     text: str = ""
     dpr: float = 1.0
     payload: bytes = b""
+    path: str = ""  # an open of a file the worker reads itself, instead of ``payload``
     reopen: bool = False  # opening again after a restart: the views already know the info
     prefetch: bool = False  # characters asked for ahead of need: newer prefetches replace it
     draw_scale: float = 0.0  # what the worker renders at, if less than ``scale``
@@ -73,7 +74,13 @@ class _Request:
             header["scale"] = self.draw_scale or self.scale
         if self.op == "search":
             header["text"] = self.text
+        if self.path:
+            header["path"] = self.path
         return header
+
+    @property
+    def source(self) -> bytes | Path:
+        return Path(self.path) if self.path else self.payload
 
 
 class RenderService(QObject):
@@ -104,7 +111,8 @@ class RenderService(QObject):
         self.cache = ImageCache(cache_bytes)
         # Frozen builds start the worker as ``casebook --render-worker`` (no ``-m`` there).
         self._command = worker_command or render_worker_command()
-        self._docs: dict[str, bytes] = {}  # open in the worker: kept to reopen after restart
+        # Open in the worker, by bytes or file: kept to reopen after a restart.
+        self._docs: dict[str, bytes | Path] = {}
         self._infos: dict[str, PdfInfo] = {}
         self._users: dict[str, int] = {}
         self._failed: dict[tuple[str, int], str] = {}
@@ -134,21 +142,40 @@ class RenderService(QObject):
 
     # -- public API ---------------------------------------------------------------------
 
-    def open_document(self, doc_key: str, pdf_bytes: bytes) -> None:
-        """Open a document; answers with ``opened`` or ``open_failed``.
+    def open_document(self, doc_key: str, source: bytes | Path) -> None:
+        """Open a document, from its bytes or from a file the worker reads itself (the
+        GUI thread then reads nothing); answers with ``opened`` or ``open_failed``.
 
         Each call must be matched by one ``close_document``: a key opened twice with the
-        same bytes (a view made again before the old one is gone) is opened once.
+        same source (a view made again before the old one is gone, or a view taking
+        over a document opened at start-up) is opened once.
         """
         self._users[doc_key] = self._users.get(doc_key, 0) + 1
-        if self._docs.get(doc_key) == pdf_bytes and doc_key in self._infos:
+        if self._docs.get(doc_key) == source and doc_key in self._infos:
             # Already open: answer without the worker, but later, as the worker would,
             # so callers can connect after calling.
             QTimer.singleShot(0, self, partial(self._reannounce, doc_key))
             return
+        if any(r.op == "open" and r.doc == doc_key and r.source == source
+               for r in (*self._control, self._in_flight) if r is not None):
+            return  # on its way: its ``opened`` answers this caller too
         self._forget(doc_key)
-        self._control.append(_Request("open", doc_key, payload=pdf_bytes))
+        self._control.append(_open_request(doc_key, source))
         self._pump()
+
+    def send_now(self) -> None:
+        """Hand what is queued to the worker without waiting for the event loop.
+
+        For start-up only: the document given on the command line is opened while the
+        window's own modules are still loading, and they take longer than the worker
+        needs to start. Blocks for the worker's exec (milliseconds), not for its answer.
+        """
+        proc = self._proc
+        if proc is None or not proc.waitForStarted(2000):
+            return
+        self._ready = True
+        self._pump()
+        proc.waitForBytesWritten(100)
 
     def close_document(self, doc_key: str) -> None:
         """Release a document; when its last user releases it, drop its pending requests,
@@ -355,8 +382,7 @@ class RenderService(QObject):
             self._give_up(reason)
             return
         # Documents the worker had are opened again first, before anything else is sent.
-        reopen = [_Request("open", key, payload=data, reopen=True)
-                  for key, data in self._docs.items()]
+        reopen = [_open_request(key, source, reopen=True) for key, source in self._docs.items()]
         self._control.extendleft(reversed(reopen))
         self._restarts += 1
         self._start_worker()
@@ -451,7 +477,7 @@ class RenderService(QObject):
         op = header.get("op")
         if request.op == "open":
             if op == "opened":
-                self._docs[request.doc] = request.payload
+                self._docs[request.doc] = request.source
                 info = PdfInfo.from_json(header["info"])
                 self._infos[request.doc] = info
                 if not request.reopen:
@@ -508,6 +534,12 @@ class RenderService(QObject):
 
     def _refail(self, doc_key: str, page: int, message: str) -> None:
         self.render_failed.emit(doc_key, page, message)
+
+
+def _open_request(doc_key: str, source: bytes | Path, *, reopen: bool = False) -> _Request:
+    if isinstance(source, Path):
+        return _Request("open", doc_key, path=str(source), reopen=reopen)
+    return _Request("open", doc_key, payload=source, reopen=reopen)
 
 
 def _to_page_text(header: dict, payload: bytes) -> PageText:

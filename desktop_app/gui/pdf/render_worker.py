@@ -10,7 +10,8 @@ start-up time is paid again on every restart.
 
 Requests (header fields; the payload is empty unless noted):
 
-- ``{"op": "open", "id", "doc"}`` + PDF bytes → ``{"op": "opened", "info": {...}}``
+- ``{"op": "open", "id", "doc"}`` + PDF bytes, or ``{"op": "open", "id", "doc", "path"}``
+  (a file we read ourselves) → ``{"op": "opened", "info": {...}}``
 - ``{"op": "render", "id", "doc", "page", "scale"}`` →
   ``{"op": "rendered", "width", "height", "stride", "format": "RGB888"}`` + pixels
 - ``{"op": "search", "id", "doc", "page", "text"}`` → ``{"op": "found", "rects": [...]}``
@@ -30,6 +31,7 @@ import contextlib
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import pymupdf
@@ -73,6 +75,12 @@ class Worker:
     def op_open(self, header: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
         key = str(header["doc"])
         self._close(key)
+        path = header.get("path")
+        if path:
+            try:
+                payload = Path(path).read_bytes()
+            except OSError as exc:
+                raise OSError(f"{Path(path).name} could not be read ({exc.strerror})") from None
         doc = open_pdf(payload, "This document")
         self.docs[key] = doc
         return {**header, "op": "opened", "info": describe(doc)}, b""
