@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pymupdf
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import Qt, QTimer, qVersion
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, qVersion
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
@@ -85,11 +85,16 @@ class Settings:
     reps: int  # start-up, open and cold-start repetitions (medians)
     render_pages: int
     scroll_pages: int
+    reading_steps: int
     turns: tuple[int, int]  # memory checkpoints: page turns in all
 
 
-FULL_SETTINGS = Settings(reps=7, render_pages=20, scroll_pages=100, turns=(100, 300))
-QUICK_SETTINGS = Settings(reps=2, render_pages=5, scroll_pages=20, turns=(20, 60))
+FULL_SETTINGS = Settings(reps=7, render_pages=20, scroll_pages=100, reading_steps=60,
+                         turns=(100, 300))
+QUICK_SETTINGS = Settings(reps=2, render_pages=5, scroll_pages=20, reading_steps=20,
+                          turns=(20, 60))
+# Page Down held: X's default key repeat is 25 a second.
+READING_STEP_MS = 40
 
 
 # --- small helpers ------------------------------------------------------------------
@@ -470,6 +475,90 @@ def bench_render(host: Host, pdf: Path, pages: int) -> dict:
     }
 
 
+class FirstPaints(QObject):
+    """When each page was first painted with its own image (not a placeholder), each
+    time taken in a zero timer after the paint, so it includes the flush to the screen."""
+
+    def __init__(self, view: PdfView, service: RenderService) -> None:
+        super().__init__(view)
+        self.view, self.service = view, service
+        self.painted_at: dict[int, float] = {}
+        self._scale = render_scale(view)
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            key = self.view.doc_key()
+            shown = [page for page in self.view._visible_pages()
+                     if page not in self.painted_at
+                     and self.service.cached(key, page, self._scale) is not None]
+            if shown:
+                QTimer.singleShot(0, lambda: self._done(shown))
+        return False
+
+    def _done(self, pages: list[int]) -> None:
+        now = time.perf_counter()
+        for page in pages:
+            self.painted_at.setdefault(page, now)
+
+
+def bench_reading(host: Host, pdf: Path, steps: int, interval_ms: int) -> dict:
+    """Reading on with Page Down held (a scroll-bar page step every ``interval_ms``, key
+    repeat's pace): for every page that comes into view, from the step that brought it
+    in to the paint that shows its image; against PyMuPDF drawing the same page."""
+    data = pdf.read_bytes()
+    opened = host.open(f"reading-{pdf.stem}", data)
+    view, bar = opened.view, opened.view.verticalScrollBar()
+    start = min(200, view.page_count() // 8)  # away from the pages the open drew
+    steps = min(steps, view.page_count() - start - 4)
+    view.go_to_page(start)
+    wait_until(host.service.is_idle, 10)
+    pause(0.2)
+    paints = FirstPaints(view, host.service)
+    seen_at: dict[int, float] = {page: 0.0 for page in view._visible_pages()}
+    done = {"steps": 0}
+
+    def step() -> None:
+        started = time.perf_counter()
+        bar.triggerAction(bar.SliderAction.SliderPageStepAdd)
+        for page in view._visible_pages():
+            seen_at.setdefault(page, started)
+        done["steps"] += 1
+
+    stepper = QTimer()
+    stepper.setTimerType(Qt.TimerType.PreciseTimer)
+    stepper.setInterval(interval_ms)
+    stepper.timeout.connect(step)
+    stepper.start()
+    wait_until(lambda: done["steps"] >= steps, 120)
+    stepper.stop()
+    wait_until(lambda: all(p in paints.painted_at for p, t in seen_at.items() if t), 10)
+    waits = sorted(paints.painted_at[p] - t for p, t in seen_at.items()
+                   if t and p in paints.painted_at)
+    scale = render_scale(view)
+    doc = pymupdf.open(stream=data, filetype="pdf")
+    matrix = pymupdf.Matrix(scale, scale)
+    doc.load_page(0).get_pixmap(matrix=matrix, alpha=False)
+    own = []
+    for page in [p for p, t in seen_at.items() if t][:40]:
+        started = time.perf_counter()
+        doc.load_page(page).get_pixmap(matrix=matrix, alpha=False)
+        own.append(time.perf_counter() - started)
+    doc.close()
+    host.close_view(opened)
+    p50, base = median_ms(waits), median_ms(own)
+    p95 = round(waits[int(len(waits) * 0.95)] * 1000, 2)
+    return {
+        "pdf": pdf.name, "steps": steps, "interval_ms": interval_ms, "pages": len(waits),
+        "render_scale": round(scale, 4),
+        "shown_in_ms_p50": p50, "shown_in_ms_p95": p95,
+        "shown_in_ms_max": round(waits[-1] * 1000, 2),
+        "pymupdf_get_pixmap_ms": base, "ratio": round(p50 / base, 2),
+        "ratio_p95": round(p95 / base, 2),
+        "bar_ratio": RENDER_BAR_RATIO, "pass": p95 <= RENDER_BAR_RATIO * base,
+    }
+
+
 class TickGaps:
     """A 5 ms precise timer on the GUI thread: any gap longer than that between two
     ticks is time the thread spent on something else (a stall)."""
@@ -786,7 +875,7 @@ def summary_rows(result: dict) -> list[tuple[str, ...]]:
                          verdict(fig.get("pass"))))
     for kind, label in (("text", "text page"), ("diagrams", "diagram page")):
         render = result["render"][kind]
-        rows.append((f"Page drawn while scrolling, {label} (ms)",
+        rows.append((f"Page jumped to (go_to_page), {label} (ms)",
                      f"{render['casebook_painted_ms']:.2f}",
                      f"{render['pymupdf_get_pixmap_ms']:.2f} PyMuPDF get_pixmap",
                      f"{render['ratio']:.2f}x", f"<= {RENDER_BAR_RATIO}x",
@@ -796,6 +885,13 @@ def summary_rows(result: dict) -> list[tuple[str, ...]]:
                          f"{render['casebook_painted_ms']:.2f}",
                          f"{render['mutool_draw_ms']:.2f} mutool draw",
                          f"{render['ratio_mutool']:.2f}x", "", ""))
+    for kind, label in (("text", "text pages"), ("diagrams", "diagram pages")):
+        reading = result["reading"][kind]
+        rows.append((f"Reading on (Page Down every {reading['interval_ms']} ms), {label}: "
+                     "step to page shown, p95 (ms)", f"{reading['shown_in_ms_p95']:.2f}",
+                     f"{reading['pymupdf_get_pixmap_ms']:.2f} PyMuPDF get_pixmap",
+                     f"{reading['ratio_p95']:.2f}x", f"<= {RENDER_BAR_RATIO}x",
+                     verdict(reading["pass"])))
     scroll = result["scroll"]
     rows.append((f"Longest GUI stall, {scroll['pages']} pages scrolled (ms)",
                  f"{scroll['scrolling']['max_ms']:.1f}",
@@ -881,10 +977,14 @@ def run_all(app: QApplication, display: Display, settings: Settings, manuals: di
         render = {"text": bench_render(host, manuals[MANUAL_1000.name], settings.render_pages),
                   "diagrams": bench_render(host, manuals[DIAGRAMS], settings.render_pages)}
         scroll = bench_scroll(host, manuals[MANUAL_1000.name], settings.scroll_pages)
+        _log(f"Reading on: {settings.reading_steps} x Page Down, text and diagrams ...")
+        reading = {kind: bench_reading(host, manuals[name], settings.reading_steps,
+                                       READING_STEP_MS)
+                   for kind, name in (("text", MANUAL_1000.name), ("diagrams", DIAGRAMS))}
     _log(f"Memory: {settings.turns[1]} page turns, Casebook and zathura ...")
     memory = bench_memory(watch, libraries, manuals[MANUAL_1000.name], work, settings.turns)
     return {"startup": startup, "open": opening, "cold_start": cold, "render": render,
-            "scroll": scroll, "memory": memory}, notes
+            "reading": reading, "scroll": scroll, "memory": memory}, notes
 
 
 def main(argv: list[str] | None = None) -> int:

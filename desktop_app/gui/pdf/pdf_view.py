@@ -812,12 +812,16 @@ class PdfView(QAbstractScrollArea):
         for page in self._layout.pages_between(sy + clip.top(), sy + clip.bottom() + 1):
             x, y, w, h = self._layout.rects[page]
             rect = QRect(x - sx, y - sy, w, h)
-            painter.fillRect(rect.translated(2, 3), SHADOW)
+            # The shadow as two strips, not a page-sized fill under the page: each full
+            # fill is another write of every visible pixel, on every scroll step.
+            painter.fillRect(QRect(rect.right() + 1, rect.top() + 3, 2, rect.height()), SHADOW)
+            painter.fillRect(QRect(rect.left() + 2, rect.bottom() + 1, rect.width(), 3), SHADOW)
             image = self._service.cached(self._key, page, scale)
             if image is not None and _fits(image, rect):
                 painter.save()
                 painter.setClipRect(rect)
-                painter.fillRect(rect, QColor("white"))
+                if _short_of(image, rect):  # a pixel of rounding: white, not the background
+                    painter.fillRect(rect, QColor("white"))
                 painter.drawImage(QPoint(rect.x(), rect.y()), image)  # 1:1 device pixels
                 painter.restore()
             elif image is not None:  # rendered smaller than the page: the pixel cap
@@ -878,6 +882,12 @@ def _fits(image: QImage, rect: QRect) -> bool:
     dpr = image.devicePixelRatio() or 1.0
     return (abs(image.width() / dpr - rect.width()) <= 1.5
             and abs(image.height() / dpr - rect.height()) <= 1.5)
+
+
+def _short_of(image: QImage, rect: QRect) -> bool:
+    """Whether the image, drawn 1:1, leaves part of the page's rectangle uncovered."""
+    dpr = image.devicePixelRatio() or 1.0
+    return image.width() / dpr < rect.width() or image.height() / dpr < rect.height()
 
 
 def _qrect_args(rect: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
