@@ -11,6 +11,9 @@ from desktop_app.core.packs.signing import load_public_key
 from desktop_app.core.packs.trust import trust_key
 from desktop_app.core.store.db import open_store, read_only_reason
 
+# The pack id under which "My documents" (loose files, core/my_documents.py) are stored.
+MY_DOCUMENTS_ID = "local.my-documents"
+
 
 @dataclass(frozen=True)
 class PackInfo:

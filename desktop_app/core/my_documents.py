@@ -16,11 +16,11 @@ from desktop_app.core.documents import ExtractedDocument
 from desktop_app.core.documents.markdown_html import MAX_MARKDOWN_BYTES, render_markdown
 from desktop_app.core.documents.pdf import extract_pdf
 from desktop_app.core.errors import DocumentError, NotInstalledError
-from desktop_app.core.library import DocumentRecord, document_record
+from desktop_app.core.library import MY_DOCUMENTS_ID, DocumentRecord, document_record
 from desktop_app.core.search import FULL_TEXT_INDEXES
 from desktop_app.core.store.db import transaction, utc_now
 
-COLLECTION_ID = "local.my-documents"
+COLLECTION_ID = MY_DOCUMENTS_ID
 COLLECTION_VERSION = "0.0.0"
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MEDIA_TYPES = {".pdf": "application/pdf", ".md": "text/markdown", ".markdown": "text/markdown"}

@@ -16,7 +16,13 @@ from desktop_app.core.annotations.describe import find_quote
 from desktop_app.core.annotations.model import Annotation
 from desktop_app.core.annotations.text import DocumentText, document_text
 from desktop_app.core.documents import clean_text
-from desktop_app.core.library import DocumentRecord, document_bytes, media_bytes, page_texts
+from desktop_app.core.library import (
+    MY_DOCUMENTS_ID,
+    DocumentRecord,
+    document_bytes,
+    media_bytes,
+    page_texts,
+)
 from desktop_app.gui.markdown_view import MarkdownView
 from desktop_app.gui.notes_panel import SWATCHES
 from desktop_app.gui.pdf.marks import AnnotationMark
@@ -77,10 +83,7 @@ class DocumentTab(QWidget):
                   ) -> DocumentTab:
         """A PDF from a file, shown while ``docs add`` stores and indexes it. The render
         worker reads the file itself: nothing is read here, on the GUI thread."""
-        # Here: my_documents brings python-markdown, which the window's start need not load.
-        from desktop_app.core.my_documents import COLLECTION_ID
-
-        record = DocumentRecord(id=-1, pack_id=COLLECTION_ID, pack_version="", doc_id="",
+        record = DocumentRecord(id=-1, pack_id=MY_DOCUMENTS_ID, pack_version="", doc_id="",
                                 title=path.stem, kind="document",
                                 media_type="application/pdf", page_count=0, blob_sha256="",
                                 html=None)

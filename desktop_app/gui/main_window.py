@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QUrl
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -47,6 +47,7 @@ from desktop_app.gui.notes_panel import NotesPanel, swatch
 from desktop_app.gui.outline_panel import OutlinePanel
 from desktop_app.gui.pack_import import AddDocument, CliJob, PackImport, ask_to_allow_unsigned
 from desktop_app.gui.pack_updates import PackUpdates
+from desktop_app.gui.pdf.pdf_view import PdfView
 from desktop_app.gui.pdf.render_service import RenderService
 from desktop_app.gui.search_panel import SearchPanel
 from desktop_app.gui.themes import THEMES, apply_theme
@@ -54,6 +55,8 @@ from desktop_app.paths import AppPaths
 
 log = logging.getLogger(__name__)
 STATE_KEY = "gui.window"
+# Adding a file opened from disk waits at most this long for its first page to show.
+FIRST_PAGE_WAIT_MS = 1000
 EXTERNAL_SCHEMES = {"http", "https", "mailto"}
 EMPTY_LIBRARY = ("Your library is empty.\n\nImport a content pack with File › Import pack… "
                  "(Ctrl+Shift+O), open a PDF with File › Open… (Ctrl+O), or drop a file here.")
@@ -562,7 +565,8 @@ class MainWindow(QMainWindow):
             return self.import_pack(path)
         preview = self._preview(path, view_key) if path.suffix.lower() == ".pdf" else None
         job = AddDocument(path, self.paths.data_dir, self, preview=preview)
-        return self._start(job, f"Adding {path.name} to My documents…")
+        shown = preview.view if preview is not None and isinstance(preview.view, PdfView) else None
+        return self._start(job, f"Adding {path.name} to My documents…", after_first_page=shown)
 
     def _preview(self, path: Path, view_key: str | None) -> DocumentTab | None:
         """Show a PDF from its file at once; adding it to the library (text extraction
@@ -598,11 +602,26 @@ class MainWindow(QMainWindow):
         return self._start(PackImport(path, self.paths.data_dir, self, allow_unsigned),
                            f"Importing {path.name}…")
 
-    def _start(self, job: CliJob, status: str) -> Any:
+    def _start(self, job: CliJob, status: str, after_first_page: PdfView | None = None) -> Any:
+        """Run ``job``; with ``after_first_page``, once that view has drawn its first page
+        (or after FIRST_PAGE_WAIT_MS): the job is another Python process, and starting
+        it while the page is still being drawn takes CPU from both."""
         self._imports.append(job)
         job.finished.connect(lambda ok, message: self._job_finished(job, ok, message))
         self.statusBar().showMessage(status)
-        job.start()
+        if after_first_page is None:
+            job.start()
+            return job
+        waiting = [True]
+
+        def start() -> None:
+            if waiting[0]:
+                waiting[0] = False
+                job.start()
+
+        # A zero timer from the signal: it runs once the page's paint is done.
+        after_first_page.page_shown.connect(lambda: QTimer.singleShot(0, job, start))
+        QTimer.singleShot(FIRST_PAGE_WAIT_MS, job, start)
         return job
 
     def _job_finished(self, job: CliJob, ok: bool, message: str) -> None:

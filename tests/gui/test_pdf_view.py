@@ -237,3 +237,65 @@ def test_deleting_the_view_closes_its_document(qtbot, service: RenderService) ->
     assert service.info("gone") is not None
     view.deleteLater()
     qtbot.waitUntil(lambda: service.info("gone") is None, timeout=2_000)
+
+
+def _long_manual() -> bytes:
+    """250 pages (past the worker's quick-open limit): roman-numbered front matter, an
+    outline, a landscape fold-out at page 120, and a link on page 200."""
+    doc = pymupdf.open()
+    for n in range(250):
+        width, height = (842, 595) if n == 119 else (595, 842)
+        page = doc.new_page(width=width, height=height)
+        page.insert_text((72, 100), f"Chapter page {n + 1}", fontsize=20)
+    doc[199].insert_link({"kind": pymupdf.LINK_GOTO, "from": pymupdf.Rect(72, 200, 272, 240),
+                          "page": 9, "to": pymupdf.Point(0, 0)})
+    doc.set_page_labels([{"startpage": 0, "prefix": "", "style": "r", "firstpagenum": 1},
+                         {"startpage": 4, "prefix": "", "style": "D", "firstpagenum": 1}])
+    doc.set_toc([[1, "Front matter", 1], [1, "Part one", 5], [2, "The fold-out", 120]])
+    data = doc.tobytes()
+    doc.close()
+    return data
+
+
+def _long_view(qtbot, service: RenderService) -> PdfView:
+    view = PdfView(service, "long", _long_manual(), title="Manual")
+    qtbot.addWidget(view)
+    view.resize(600, 500)
+    return view
+
+
+def test_a_long_pdf_shows_page_one_first_and_its_outline_and_sizes_follow(
+        qtbot, service: RenderService) -> None:
+    view = _long_view(qtbot, service)
+    infos = []
+    view.opened.connect(infos.append)
+    view.show()
+    # First what page 1 needs: the page count, no outline yet; then the rest, with
+    # nothing asked for by the reader.
+    qtbot.waitUntil(lambda: len(infos) == 2, timeout=10_000)
+    first, full = infos
+    assert first.provisional and first.page_count == 250 and first.outline == ()
+    assert not full.provisional
+    assert [entry.title for entry in view.outline()] == [
+        "Front matter", "Part one", "The fold-out"]
+    assert full.sizes[119] == (842.0, 595.0) and full.sizes[0] == (595.0, 842.0)
+    assert view.page_label(0) == "i" and view.page_label(4) == "1"
+    assert full.links[199][0].page == 9
+
+
+def test_a_place_asked_for_before_the_full_description_is_kept_after_it(
+        qtbot, service: RenderService) -> None:
+    view = _long_view(qtbot, service)
+    described = []
+    service.described.connect(lambda key, info: described.append(key))
+    zooms = []
+    view.zoom_changed.connect(zooms.append)
+    view.go_to_page(180)  # before anything is known, as a restored tab does
+    view.show()
+    qtbot.waitUntil(lambda: described == ["long"], timeout=10_000)
+    # Fit width fits the widest page: the fold-out, known only from the full
+    # description, made every page smaller, and the view stayed on its page.
+    assert len(zooms) == 2 and zooms[1] < zooms[0] * 0.75
+    assert view.current_page() == 180
+    assert view.page_label(view.current_page()) == "177"
+    _wait_rendered(qtbot, view, service, 180)

@@ -251,3 +251,26 @@ def test_pages_come_through_shared_memory_exactly_and_it_is_freed(qtbot) -> None
     finally:
         svc.close()
     assert not path.exists()
+
+
+def test_a_long_pdf_is_answered_at_once_and_described_in_full_after_the_first_page(
+        qtbot, service: RenderService) -> None:
+    pages = [f"Page {n + 1}." for n in range(260)]
+    events = []
+    service.opened.connect(lambda key, info: events.append(("opened", info.provisional)))
+    service.described.connect(lambda key, info: events.append(("described", info.provisional)))
+    service.rendered.connect(lambda key, page, *_: events.append(("rendered", page)))
+    service.open_document("long", make_pdf(pages))
+    service.request_pages("long", [0], 0.3)
+    qtbot.waitUntil(service.is_idle, timeout=10_000)
+    # Page 1 is drawn before the worker walks the other 259 pages.
+    assert events == [("opened", True), ("rendered", 0), ("described", False)]
+    assert not service.info("long").provisional
+    # A restarted worker opens it again; what the views were told stands.
+    events.clear()
+    with qtbot.waitSignal(service.worker_restarted, timeout=10_000):
+        os.kill(service.worker_pid(), signal.SIGKILL)
+    service.request_pages("long", [100], 0.3)
+    qtbot.waitUntil(lambda: service.is_idle() and bool(events), timeout=10_000)
+    assert events == [("rendered", 100)]
+    assert not service.info("long").provisional

@@ -38,6 +38,9 @@ class PdfInfo:
     labels: tuple[str, ...]
     outline: tuple[OutlineEntry, ...]
     links: tuple[tuple[Link, ...], ...]
+    # Page count and page 1's size only (a long document, just opened): sizes, labels,
+    # outline and links come with the full description a moment later.
+    provisional: bool = False
 
     @property
     def page_count(self) -> int:
@@ -45,6 +48,12 @@ class PdfInfo:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PdfInfo:
+        if data.get("provisional"):
+            width, height = (float(v) for v in data["first_size"])
+            count = int(data["page_count"])
+            return cls(str(data.get("title") or ""), ((width, height),) * count,
+                       tuple(str(n + 1) for n in range(count)), (), ((),) * count,
+                       provisional=True)
         sizes = tuple((float(w), float(h)) for w, h in data["sizes"])
         labels = tuple(str(label) for label in data.get("labels", ()))
         if len(labels) != len(sizes):

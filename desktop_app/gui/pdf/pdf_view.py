@@ -60,7 +60,7 @@ AUTOSCROLL_MAX = 40
 
 
 class PdfView(QAbstractScrollArea):
-    opened = Signal(object)  # PdfInfo
+    opened = Signal(object)  # PdfInfo; again when a provisional one is completed
     failed = Signal(str)  # the document cannot be shown; the message is for the user
     page_changed = Signal(int)
     zoom_changed = Signal(float)
@@ -68,6 +68,7 @@ class PdfView(QAbstractScrollArea):
     external_link_clicked = Signal(str)  # a URI link; the window decides what to do
     selection_changed = Signal()  # ``selection()`` changed (or went away)
     annotation_clicked = Signal(str)  # uuid of a highlight clicked without dragging
+    page_shown = Signal()  # the first page image was painted (once per view)
 
     def __init__(
         self,
@@ -95,6 +96,7 @@ class PdfView(QAbstractScrollArea):
         self._pending_find: str | None = None
         self._pending_place: tuple[int, float | None] | None = None
         self._current = -1
+        self._page_shown = False
         self._pressed_link: Link | None = None
         # Not a bound method: the tool would keep the view's wrapper alive in a cycle.
         self._selector = SelectionTool(partial(_page_text, service, doc_key))
@@ -125,6 +127,7 @@ class PdfView(QAbstractScrollArea):
         self.setAccessibleDescription(f"{title or 'PDF document'}, opening")
 
         service.opened.connect(self._on_opened)
+        service.described.connect(self._on_described)
         service.open_failed.connect(self._on_open_failed)
         service.rendered.connect(self._on_rendered)
         service.render_failed.connect(self._on_render_failed)
@@ -391,6 +394,19 @@ class PdfView(QAbstractScrollArea):
         if self._pending_find is not None:
             text, self._pending_find = self._pending_find, None
             self.find(text)
+
+    def _on_described(self, key: str, info: PdfInfo) -> None:
+        """The full description after a provisional one: true page sizes, labels, the
+        outline and links. The page at the top of the view stays where it is."""
+        if key != self._key or self._info is None:
+            return
+        self._info = info
+        self._largest_area = max(w * h for w, h in info.sizes)
+        self._title = self._title or info.title
+        self._relayout()
+        self._current = -1  # its label may have changed ("1" -> "i")
+        self._page_moved()
+        self.opened.emit(info)
 
     def _on_open_failed(self, key: str, message: str) -> None:
         if key != self._key:
@@ -824,8 +840,10 @@ class PdfView(QAbstractScrollArea):
                     painter.fillRect(rect, QColor("white"))
                 painter.drawImage(QPoint(rect.x(), rect.y()), image)  # 1:1 device pixels
                 painter.restore()
+                self._shown_once()
             elif image is not None:  # rendered smaller than the page: the pixel cap
                 painter.drawImage(QRectF(rect), image)
+                self._shown_once()
             else:
                 stand_in = self._service.nearest_cached(self._key, page, scale)
                 if stand_in is not None:
@@ -833,6 +851,11 @@ class PdfView(QAbstractScrollArea):
                 else:
                     self._paint_placeholder(painter, rect, page)
             self._paint_overlays(painter, page, rect)
+
+    def _shown_once(self) -> None:
+        if not self._page_shown:
+            self._page_shown = True
+            self.page_shown.emit()
 
     def _paint_placeholder(self, painter: QPainter, rect: QRect, page: int) -> None:
         painter.fillRect(rect, PLACEHOLDER)

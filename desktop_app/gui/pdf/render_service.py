@@ -46,6 +46,8 @@ DEFAULT_TIMEOUT = 15.0
 # A worker that cannot even start (or dies at once) this many times in a row is not
 # going to get better: stop restarting it and fail requests at once.
 MAX_FAILED_STARTS = 3
+# A long document's full description waits at most this long for its first page.
+DESCRIBE_AFTER_MS = 250
 # Pages whose characters are kept. A page's text and boxes are ~20 bytes a character;
 # a few hundred pages is a few MB, and pages come back in milliseconds if dropped.
 TEXT_CACHE_PAGES = 300
@@ -53,7 +55,7 @@ TEXT_CACHE_PAGES = 300
 
 @dataclass
 class _Request:
-    op: str  # "open", "render", "search", "chars", "close"
+    op: str  # "open", "describe", "render", "search", "chars", "close"
     doc: str
     page: int = -1
     scale: float = 0.0
@@ -90,7 +92,8 @@ class RenderService(QObject):
     supersedes the pending renders of its key).
     """
 
-    opened = Signal(str, object)  # doc_key, PdfInfo
+    opened = Signal(str, object)  # doc_key, PdfInfo (provisional for a long document)
+    described = Signal(str, object)  # doc_key, the full PdfInfo after a provisional one
     open_failed = Signal(str, str)  # doc_key, message for the user
     rendered = Signal(str, int, float, QImage)  # doc_key, page, scale, image
     render_failed = Signal(str, int, str)  # doc_key, page, message for the user
@@ -119,6 +122,10 @@ class RenderService(QObject):
         self._control: deque[_Request] = deque()  # opens and closes, first come first served
         self._renders: OrderedDict[tuple[str, int, float], _Request] = OrderedDict()
         self._searches: deque[_Request] = deque()
+        # Full descriptions owed after provisional opens: after the pages on screen.
+        self._describes: deque[_Request] = deque()
+        self._undescribable: set[str] = set()  # the worker died describing these
+        self._describe_after_render: set[str] = set()
         self._char_requests: OrderedDict[tuple[str, int], _Request] = OrderedDict()
         self._texts: OrderedDict[tuple[str, int], PageText] = OrderedDict()
         self._in_flight: _Request | None = None
@@ -294,7 +301,7 @@ class RenderService(QObject):
 
     def is_idle(self) -> bool:
         return (self._in_flight is None and not self._control and not self._renders
-                and not self._char_requests and not self._searches)
+                and not self._describes and not self._char_requests and not self._searches)
 
     def close(self) -> None:
         """Stop the worker. Called at application exit; the service is unusable after."""
@@ -398,6 +405,8 @@ class RenderService(QObject):
             self.found.emit(request.doc, request.page, request.text, [])
         elif request.op == "chars":
             self._store_text(request, PageText.empty())  # kept: asking again would crash again
+        elif request.op == "describe":
+            self._undescribable.add(request.doc)  # it stays provisional: readable, no outline
         elif request.op == "open":
             self._forget(request.doc)
             message = ("This PDF took too long to open." if timed_out
@@ -411,6 +420,7 @@ class RenderService(QObject):
         for request in control:
             if request.op == "open":
                 self.open_failed.emit(request.doc, self._broken)
+        self._describes.clear()
         renders, self._renders = list(self._renders.values()), OrderedDict()
         for request in renders:
             self.render_failed.emit(request.doc, request.page, self._broken)
@@ -443,6 +453,10 @@ class RenderService(QObject):
         while self._renders:
             key, request = self._renders.popitem(last=False)
             if request.doc in self._docs and key not in self.cache:
+                return request
+        while self._describes:
+            request = self._describes.popleft()
+            if request.doc in self._docs:
                 return request
         while self._char_requests:
             _, request = self._char_requests.popitem(last=False)
@@ -479,15 +493,35 @@ class RenderService(QObject):
             if op == "opened":
                 self._docs[request.doc] = request.source
                 info = PdfInfo.from_json(header["info"])
-                self._infos[request.doc] = info
+                known = self._infos.get(request.doc) if request.reopen else None
+                if known is None:
+                    self._infos[request.doc] = info
+                if request.reopen:
+                    self._queue_describe(request.doc)
+                elif info.provisional:
+                    # Described once the page the view asks for first is drawn (its
+                    # request comes a moment after this signal), or soon regardless.
+                    self._describe_after_render.add(request.doc)
+                    QTimer.singleShot(DESCRIBE_AFTER_MS, self,
+                                      partial(self._queue_describe, request.doc))
                 if not request.reopen:
                     self.opened.emit(request.doc, info)
             else:
                 self._forget(request.doc)
                 self.open_failed.emit(request.doc, str(header.get("message", "")))
+        elif request.op == "describe":
+            if request.doc in self._docs and op == "described":
+                info = PdfInfo.from_json(header["info"])
+                self._infos[request.doc] = info
+                self.described.emit(request.doc, info)
+            elif op != "described":
+                log.warning("Describing a PDF failed: %s", header.get("message"))
+                self._undescribable.add(request.doc)
         elif request.op == "render":
             if request.doc not in self._docs:
                 return  # closed while it rendered
+            if request.doc in self._describe_after_render:
+                self._queue_describe(request.doc)
             shared = int(header.get("shared", 0)) if op == "rendered" else 0
             if shared and self._pixels is not None:
                 payload = self._pixels.read(shared)
@@ -523,9 +557,22 @@ class RenderService(QObject):
         for key in [key for key in self._renders if key[0] == doc_key]:
             del self._renders[key]
         self.cancel_searches(doc_key)
+        self._describes = deque(r for r in self._describes if r.doc != doc_key)
+        self._undescribable.discard(doc_key)
+        self._describe_after_render.discard(doc_key)
         for table in (self._texts, self._char_requests):
             for key in [key for key in table if key[0] == doc_key]:
                 del table[key]
+
+    def _queue_describe(self, doc_key: str) -> None:
+        self._describe_after_render.discard(doc_key)
+        info = self._infos.get(doc_key)
+        if (info is not None and info.provisional and doc_key not in self._undescribable
+                and all(r.doc != doc_key for r in self._describes)
+                and not (self._in_flight and self._in_flight.op == "describe"
+                         and self._in_flight.doc == doc_key)):
+            self._describes.append(_Request("describe", doc_key))
+            QTimer.singleShot(0, self, self._pump)  # not from inside a reply's dispatch
 
     def _reannounce(self, doc_key: str) -> None:
         info = self._infos.get(doc_key)

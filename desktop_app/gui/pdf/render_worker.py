@@ -12,6 +12,11 @@ Requests (header fields; the payload is empty unless noted):
 
 - ``{"op": "open", "id", "doc"}`` + PDF bytes, or ``{"op": "open", "id", "doc", "path"}``
   (a file we read ourselves) → ``{"op": "opened", "info": {...}}``
+  For a long document (more than ``QUICK_OPEN_PAGES``) the info is provisional: the
+  page count, every page given page 1's size, no labels, outline or links: walking
+  every page of a 2,400-page manual takes ~60 ms, and page 1 need not wait for it.
+- ``{"op": "describe", "id", "doc"}`` → ``{"op": "described", "info": {...}}``: the full
+  info, asked for after a provisional open (once the pages on screen are drawn).
 - ``{"op": "render", "id", "doc", "page", "scale"}`` →
   ``{"op": "rendered", "width", "height", "stride", "format": "RGB888"}`` + pixels
 - ``{"op": "search", "id", "doc", "page", "text"}`` → ``{"op": "found", "rects": [...]}``
@@ -43,6 +48,9 @@ from desktop_app.gui.pdf.page_text import encode_boxes
 from desktop_app.gui.pdf.pixel_buffer import ENV as PIXEL_ENV
 from desktop_app.gui.pdf.pixel_buffer import PixelBuffer
 
+# Up to this many pages, an open describes every page before it answers (a few ms);
+# beyond it, the answer is provisional and the full description follows (``describe``).
+QUICK_OPEN_PAGES = 200
 # The biggest image one render may produce. Past this the request is refused rather
 # than allocating gigabytes; the view caps its scale below this anyway.
 MAX_PIXELS = 40_000_000
@@ -83,7 +91,14 @@ class Worker:
                 raise OSError(f"{Path(path).name} could not be read ({exc.strerror})") from None
         doc = open_pdf(payload, "This document")
         self.docs[key] = doc
-        return {**header, "op": "opened", "info": describe(doc)}, b""
+        info = describe(doc) if doc.page_count <= QUICK_OPEN_PAGES else describe_quickly(doc)
+        return {**header, "op": "opened", "info": info}, b""
+
+    def op_describe(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
+        doc = self.docs.get(str(header["doc"]))
+        if doc is None:
+            raise KeyError("the document is not open")
+        return {**header, "op": "described", "info": describe(doc)}, b""
 
     def op_render(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
         page = self._page(header)
@@ -129,6 +144,18 @@ class Worker:
         doc = self.docs.pop(key, None)
         if doc is not None:
             doc.close()
+
+
+def describe_quickly(doc: pymupdf.Document) -> dict[str, Any]:
+    """What page 1 needs, at once: how many pages, and page 1's size for all of them
+    (most documents have one page size; ``describe`` corrects the others)."""
+    first = doc[0].rect
+    return {
+        "title": (doc.metadata or {}).get("title") or "",
+        "page_count": doc.page_count,
+        "first_size": [first.width, first.height],
+        "provisional": True,
+    }
 
 
 def describe(doc: pymupdf.Document) -> dict[str, Any]:
