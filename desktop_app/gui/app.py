@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop_app.gui.pdf.render_service import RenderService
+from desktop_app.gui.shutdown import close_on_termination
 from desktop_app.paths import AppPaths
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ def run(paths: AppPaths, files: list[Path], open_doc: tuple[str, str] | None = N
         QMessageBox.critical(None, "Casebook", str(exc))
         return 1
     window.show()
+    close_on_termination(window)  # a logout saves the reading position too
     if open_doc is not None:
         window.open_document(*open_doc)
     for path in files:
