@@ -10,13 +10,10 @@ never a second parser that could disagree about a command.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-
-log = logging.getLogger(__name__)
+from typing import NamedTuple
 
 # The CLI's command names (tests/test_launch.py checks them against the parser): a word
 # among them is a command, anything else is a file to open.
@@ -26,11 +23,10 @@ COMMANDS = frozenset({
 })
 
 
-@dataclass(frozen=True)
-class WindowRequest:
-    data_dir: str | None = None
-    verbose: bool = False
-    files: list[Path] = field(default_factory=list)
+class WindowRequest(NamedTuple):
+    data_dir: str | None
+    verbose: bool
+    files: list[Path]
 
 
 def window_request(argv: list[str]) -> WindowRequest | None:
@@ -62,16 +58,22 @@ def has_display() -> bool:
 
 
 def open_window(request: WindowRequest) -> int:
-    from desktop_app.gui.app import run  # Qt is imported only when a window is wanted
+    # Qt first, and the render worker with it (gui.app.start_early): nothing else is
+    # loaded before it starts, not even logging.
+    from desktop_app.gui.app import run, start_early
+
+    early = start_early(request.files)
+    import logging
+
     from desktop_app.logs import setup_logging
     from desktop_app.paths import resolve_paths
 
     paths = resolve_paths(request.data_dir)
     log_file = setup_logging(paths.log_dir, request.verbose)
     try:
-        return run(paths, request.files)
+        return run(paths, request.files, early=early)
     except Exception as exc:  # the window's own hook shows errors once it is up
-        log.exception("Unexpected error")
+        logging.getLogger(__name__).exception("Unexpected error")
         where = f" Details are in {log_file}." if log_file else ""
         print(f"casebook: Unexpected error: {exc.__class__.__name__}: {exc}.{where}",
               file=sys.stderr)
