@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 RENDER_WORKER_FLAG = "--render-worker"
 WORKER_MODULE = "desktop_app.gui.pdf.render_worker"
 
 
 def render_worker_command() -> list[str]:
-    """How to start the render worker from this program, frozen or not."""
+    """How to start the render worker from this program, frozen or not.
+
+    Frozen, the worker is its own program beside this one (``casebook-render``, built
+    without Qt: packaging/render_worker_entry.py); ``--render-worker`` remains for a
+    bundle that lacks it.
+    """
     if getattr(sys, "frozen", False):
-        return [sys.executable, RENDER_WORKER_FLAG]
+        program = Path(sys.executable)
+        sibling = program.with_name("casebook-render" + program.suffix)
+        return [str(sibling)] if sibling.is_file() else [sys.executable, RENDER_WORKER_FLAG]
     return [sys.executable, "-m", WORKER_MODULE]
 
 

@@ -18,7 +18,7 @@ def _parser_commands() -> set[str]:
 
 def test_the_shortcut_knows_every_command_the_parser_has() -> None:
     # A command missing here would be opened as a file called "sync" or "updates".
-    assert launch.COMMANDS == _parser_commands()
+    assert _parser_commands() == launch.COMMANDS
 
 
 @pytest.mark.parametrize("argv", [

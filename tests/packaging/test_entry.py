@@ -19,8 +19,18 @@ def test_source_tree_starts_the_worker_with_dash_m() -> None:
 
 
 @pytest.mark.usefixtures("frozen")
-def test_frozen_build_starts_the_worker_as_itself_with_the_hidden_flag() -> None:
-    assert entry.render_worker_command() == [sys.executable, "--render-worker"]
+def test_frozen_build_starts_its_qt_free_worker_program(monkeypatch, tmp_path) -> None:
+    program = tmp_path / "casebook"
+    monkeypatch.setattr(sys, "executable", str(program))
+    (tmp_path / "casebook-render").write_bytes(b"")
+    assert entry.render_worker_command() == [str(tmp_path / "casebook-render")]
+
+
+@pytest.mark.usefixtures("frozen")
+def test_a_bundle_without_the_worker_program_starts_itself_with_the_hidden_flag(
+        monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "casebook"))
+    assert entry.render_worker_command() == [str(tmp_path / "casebook"), "--render-worker"]
 
 
 @pytest.mark.usefixtures("frozen")

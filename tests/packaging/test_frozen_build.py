@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,25 @@ def test_gui_child_process_command_runs_in_the_frozen_build(
                 home=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "No packs installed." in done.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/maps")
+def test_the_render_worker_program_loads_mupdf_and_not_qt(bundle: Path, tmp_path: Path) -> None:
+    # Qt in the worker cost ~90 ms at every start and restart (PySide6's run-time hook).
+    worker = subprocess.Popen([str(bundle / "casebook-render")], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, cwd=tmp_path, env=_clean_env(tmp_path))
+    maps = Path(f"/proc/{worker.pid}/maps")
+    try:
+        deadline = time.monotonic() + 30
+        loaded = ""
+        while "libmupdf" not in loaded and time.monotonic() < deadline:
+            time.sleep(0.05)
+            loaded = maps.read_text()
+        time.sleep(0.3)  # imports done: it waits for its first request
+        loaded = maps.read_text()
+    finally:
+        worker.stdin.close()  # end of requests: it exits
+        worker.wait(10)
+    assert "libmupdf" in loaded
+    assert "libQt6" not in loaded and "pyside6" not in loaded.lower()
+    assert worker.returncode == 0
