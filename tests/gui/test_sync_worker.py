@@ -101,16 +101,23 @@ def test_an_unreachable_site_leaves_the_comment_waiting_and_the_status_says_offl
     started = time.monotonic()
     with qtbot.waitSignal(worker.finished, timeout=15_000) as blocker:
         win.sync_action.trigger()  # File › Sync comments now (F9)
-    assert time.monotonic() - started < 5
+    took = time.monotonic() - started
     outcome = blocker.args[0]
-    assert outcome.report.offline == {offline_url}
+    # This test failed once (2026-11-25) on an assertion nobody captured: each one now
+    # says what it saw, and what the reachability backend reported.
+    seen = (f"outcome={outcome!r} took={took:.1f}s watching={worker.watching_network} "
+            f"online={worker._online} status={win.community.status.text()!r}")
+    assert took < 5, seen
+    assert outcome.report.offline == {offline_url}, seen
 
-    assert win.community.status.text() == "1 comment waiting — offline"
+    assert win.community.status.text() == "1 comment waiting — offline", seen
     kept = outbox.get_comment(win.conn, comment.uuid)
-    assert kept.state == "queued" and kept.attempts == 1 and "Cannot reach" in kept.reason
+    assert kept.state == "queued" and kept.attempts == 1 and "Cannot reach" in kept.reason, (
+        f"{kept!r} {seen}")
     # The next try waits for the backoff (5 s, give or take a quarter): one timer.
-    assert worker.timer.isActive() and 0 < worker.timer.remainingTime() <= 6_300
-    assert not worker.is_running()
+    assert worker.timer.isActive() and 0 < worker.timer.remainingTime() <= 6_300, (
+        f"active={worker.timer.isActive()} remaining={worker.timer.remainingTime()} {seen}")
+    assert not worker.is_running(), seen
 
 
 def test_the_comment_card_shows_the_last_try_after_an_offline_sync(
