@@ -239,9 +239,11 @@ def test_deleting_the_view_closes_its_document(qtbot, service: RenderService) ->
     qtbot.waitUntil(lambda: service.info("gone") is None, timeout=2_000)
 
 
-def _long_manual() -> bytes:
+def _long_manual(*, odd_crop_box_at: int | None = None) -> bytes:
     """250 pages (past the worker's quick-open limit): roman-numbered front matter, an
-    outline, a landscape fold-out at page 120, and a link on page 200."""
+    outline, a landscape fold-out at page 120, and a link on page 200. With
+    ``odd_crop_box_at``, that page's CropBox reaches past its MediaBox: the page tree
+    then claims a size the page does not have (MuPDF shows the overlap)."""
     doc = pymupdf.open()
     for n in range(250):
         width, height = (842, 595) if n == 119 else (595, 842)
@@ -252,40 +254,46 @@ def _long_manual() -> bytes:
     doc.set_page_labels([{"startpage": 0, "prefix": "", "style": "r", "firstpagenum": 1},
                          {"startpage": 4, "prefix": "", "style": "D", "firstpagenum": 1}])
     doc.set_toc([[1, "Front matter", 1], [1, "Part one", 5], [2, "The fold-out", 120]])
+    if odd_crop_box_at is not None:
+        doc.xref_set_key(doc[odd_crop_box_at].xref, "CropBox", "[0 0 1800 842]")
     data = doc.tobytes()
     doc.close()
     return data
 
 
-def _long_view(qtbot, service: RenderService) -> PdfView:
-    view = PdfView(service, "long", _long_manual(), title="Manual")
+def _long_view(qtbot, service: RenderService, data: bytes) -> PdfView:
+    view = PdfView(service, "long", data, title="Manual")
     qtbot.addWidget(view)
     view.resize(600, 500)
     return view
 
 
-def test_a_long_pdf_shows_page_one_first_and_its_outline_and_sizes_follow(
+def test_a_long_pdf_shows_page_one_first_and_its_outline_and_labels_follow(
         qtbot, service: RenderService) -> None:
-    view = _long_view(qtbot, service)
+    view = _long_view(qtbot, service, _long_manual())
     infos = []
+    zooms = []
     view.opened.connect(infos.append)
+    view.zoom_changed.connect(zooms.append)
     view.show()
-    # First what page 1 needs: the page count, no outline yet; then the rest, with
-    # nothing asked for by the reader.
+    # First what the first frame needs: every page's size (the fold-out included, so
+    # fit width is right at once), no outline yet; then the rest, unasked.
     qtbot.waitUntil(lambda: len(infos) == 2, timeout=10_000)
     first, full = infos
     assert first.provisional and first.page_count == 250 and first.outline == ()
+    assert first.sizes == full.sizes
+    assert full.sizes[119] == (842.0, 595.0) and full.sizes[0] == (595.0, 842.0)
+    assert len(zooms) == 1  # the page never changed size under the reader
     assert not full.provisional
     assert [entry.title for entry in view.outline()] == [
         "Front matter", "Part one", "The fold-out"]
-    assert full.sizes[119] == (842.0, 595.0) and full.sizes[0] == (595.0, 842.0)
     assert view.page_label(0) == "i" and view.page_label(4) == "1"
     assert full.links[199][0].page == 9
 
 
 def test_a_place_asked_for_before_the_full_description_is_kept_after_it(
         qtbot, service: RenderService) -> None:
-    view = _long_view(qtbot, service)
+    view = _long_view(qtbot, service, _long_manual(odd_crop_box_at=30))
     described = []
     service.described.connect(lambda key, info: described.append(key))
     zooms = []
@@ -293,9 +301,11 @@ def test_a_place_asked_for_before_the_full_description_is_kept_after_it(
     view.go_to_page(180)  # before anything is known, as a restored tab does
     view.show()
     qtbot.waitUntil(lambda: described == ["long"], timeout=10_000)
-    # Fit width fits the widest page: the fold-out, known only from the full
-    # description, made every page smaller, and the view stayed on its page.
-    assert len(zooms) == 2 and zooms[1] < zooms[0] * 0.75
+    # The page tree said page 31 was 1,800 points wide; it shows 595 (what the crop box
+    # and media box share). Fit width fitted the claim first, then the truth, and the
+    # view stayed on its page through the change.
+    assert len(zooms) == 2 and zooms[1] > zooms[0] * 1.3
+    assert view.info().sizes[30] == (595.0, 842.0)
     assert view.current_page() == 180
     assert view.page_label(view.current_page()) == "177"
     _wait_rendered(qtbot, view, service, 180)

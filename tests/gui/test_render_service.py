@@ -274,3 +274,23 @@ def test_a_long_pdf_is_answered_at_once_and_described_in_full_after_the_first_pa
     qtbot.waitUntil(lambda: service.is_idle() and bool(events), timeout=10_000)
     assert events == [("rendered", 100)]
     assert not service.info("long").provisional
+
+
+def test_the_quick_open_reads_every_page_size_as_loading_the_page_would() -> None:
+    import pymupdf
+
+    from desktop_app.gui.pdf.render_worker import describe, describe_quickly
+
+    doc = pymupdf.open()
+    for _ in range(6):
+        doc.new_page(width=595, height=842)
+    doc[1].set_rotation(90)
+    doc[2].set_cropbox(pymupdf.Rect(10, 20, 400, 500))
+    doc[3].set_mediabox(pymupdf.Rect(0, 0, 842, 595))
+    doc[4].set_rotation(270)
+    doc[4].set_cropbox(pymupdf.Rect(0, 0, 300, 600))
+    reopened = pymupdf.open("pdf", doc.tobytes())
+    quick = describe_quickly(reopened)
+    assert quick["provisional"] and len(quick["sizes"]) == 6
+    assert quick["sizes"] == [[round(w, 3), round(h, 3)] for w, h in describe(reopened)["sizes"]]
+    assert quick["sizes"][1] == [842.0, 595.0] and quick["sizes"][4] == [600.0, 300.0]

@@ -38,8 +38,8 @@ class PdfInfo:
     labels: tuple[str, ...]
     outline: tuple[OutlineEntry, ...]
     links: tuple[tuple[Link, ...], ...]
-    # Page count and page 1's size only (a long document, just opened): sizes, labels,
-    # outline and links come with the full description a moment later.
+    # A long document just opened: sizes from the page tree, no labels, outline or
+    # links; the full description follows a moment later.
     provisional: bool = False
 
     @property
@@ -48,13 +48,12 @@ class PdfInfo:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PdfInfo:
+        sizes = tuple((float(w), float(h)) for w, h in data["sizes"])
         if data.get("provisional"):
-            width, height = (float(v) for v in data["first_size"])
-            count = int(data["page_count"])
-            return cls(str(data.get("title") or ""), ((width, height),) * count,
+            count = len(sizes)
+            return cls(str(data.get("title") or ""), sizes,
                        tuple(str(n + 1) for n in range(count)), (), ((),) * count,
                        provisional=True)
-        sizes = tuple((float(w), float(h)) for w, h in data["sizes"])
         labels = tuple(str(label) for label in data.get("labels", ()))
         if len(labels) != len(sizes):
             labels = tuple(str(n + 1) for n in range(len(sizes)))

@@ -12,9 +12,9 @@ Requests (header fields; the payload is empty unless noted):
 
 - ``{"op": "open", "id", "doc"}`` + PDF bytes, or ``{"op": "open", "id", "doc", "path"}``
   (a file we read ourselves) → ``{"op": "opened", "info": {...}}``
-  For a long document (more than ``QUICK_OPEN_PAGES``) the info is provisional: the
-  page count, every page given page 1's size, no labels, outline or links: walking
-  every page of a 2,400-page manual takes ~60 ms, and page 1 need not wait for it.
+  For a long document (more than ``QUICK_OPEN_PAGES``) the info is provisional: page
+  sizes read from the page tree, no labels, outline or links: loading every page of a
+  2,400-page manual for them takes ~60 ms, and page 1 need not wait for it.
 - ``{"op": "describe", "id", "doc"}`` → ``{"op": "described", "info": {...}}``: the full
   info, asked for after a provisional open (once the pages on screen are drawn).
 - ``{"op": "render", "id", "doc", "page", "scale"}`` →
@@ -147,15 +147,44 @@ class Worker:
 
 
 def describe_quickly(doc: pymupdf.Document) -> dict[str, Any]:
-    """What page 1 needs, at once: how many pages, and page 1's size for all of them
-    (most documents have one page size; ``describe`` corrects the others)."""
+    """What the first frame needs, at once: every page's size, read from the page
+    objects' boxes (~5 ms for 2,400 pages, where loading every page takes ~35 ms), or
+    page 1's size for all of them if the page tree will not say. ``describe`` follows
+    with the exact sizes, labels, outline and links."""
     first = doc[0].rect
+    sizes = _box_sizes(doc) or [[first.width, first.height]] * doc.page_count
     return {
         "title": (doc.metadata or {}).get("title") or "",
         "page_count": doc.page_count,
-        "first_size": [first.width, first.height],
+        "sizes": sizes,
         "provisional": True,
     }
+
+
+def _box_sizes(doc: pymupdf.Document) -> list[list[float]] | None:
+    """Each page's CropBox (else MediaBox) with /Rotate applied, through MuPDF's own
+    low-level calls: what ``page.rect`` gives without loading the page. None when any
+    page lacks a readable box (``describe`` then corrects the guess)."""
+    ll = pymupdf.mupdf
+    try:
+        pdf = ll.pdf_specifics(doc.this).m_internal
+        names = [ll.PdfObj(name).m_internal for name in (
+            ll.PDF_ENUM_NAME_CropBox, ll.PDF_ENUM_NAME_MediaBox, ll.PDF_ENUM_NAME_Rotate)]
+        crop, media, rotate = names
+        sizes = []
+        for number in range(doc.page_count):
+            page = ll.ll_pdf_lookup_page_obj(pdf, number)
+            box = ll.ll_pdf_to_rect(ll.ll_pdf_dict_get_inheritable(page, crop)
+                                    or ll.ll_pdf_dict_get_inheritable(page, media))
+            width, height = abs(box.x1 - box.x0), abs(box.y1 - box.y0)
+            if width <= 0 or height <= 0:
+                return None
+            if ll.ll_pdf_to_int(ll.ll_pdf_dict_get_inheritable(page, rotate)) % 180:
+                width, height = height, width
+            sizes.append([round(width, 3), round(height, 3)])
+        return sizes
+    except Exception:  # an odd page tree: page 1's size for all, corrected later
+        return None
 
 
 def describe(doc: pymupdf.Document) -> dict[str, Any]:
