@@ -55,6 +55,9 @@ from desktop_app.paths import AppPaths
 
 log = logging.getLogger(__name__)
 STATE_KEY = "gui.window"
+# A file larger than My documents accepts (core.my_documents.MAX_FILE_BYTES, not
+# imported here: it brings python-markdown) is not shown from disk first.
+MAX_PREVIEW_BYTES = 512 * 1024 * 1024
 # Adding a file opened from disk waits at most this long for its first page to show.
 FIRST_PAGE_WAIT_MS = 1000
 EXTERNAL_SCHEMES = {"http", "https", "mailto"}
@@ -571,7 +574,10 @@ class MainWindow(QMainWindow):
     def _preview(self, path: Path, view_key: str | None) -> DocumentTab | None:
         """Show a PDF from its file at once; adding it to the library (text extraction
         and indexing: seconds for a long manual) goes on behind it."""
-        if not path.is_file():
+        try:
+            if path.stat().st_size > MAX_PREVIEW_BYTES:
+                return None  # My documents refuses it: the job says so, nothing is read
+        except OSError:
             return None  # the job says what is wrong with the file
         return self._add_tab(DocumentTab.from_file(path, self.conn, self.render_service, self,
                                                    view_key=view_key))

@@ -326,3 +326,11 @@ def test_a_read_only_library_opens_for_reading_with_changes_switched_off(
             win.conn.close()  # an open file would keep the mount busy
     finally:
         subprocess.run(["umount", str(paths.data_dir)], check=True)
+
+
+def test_a_file_my_documents_would_refuse_is_not_shown_from_disk_first() -> None:
+    from desktop_app.core import my_documents
+    from desktop_app.gui import main_window
+
+    # Two copies of one limit (the window must not import my_documents at start-up).
+    assert main_window.MAX_PREVIEW_BYTES == my_documents.MAX_FILE_BYTES

@@ -112,7 +112,7 @@ class RenderService(QObject):
         super().__init__(parent)
         self.timeout = timeout
         self.cache = ImageCache(cache_bytes)
-        # Frozen builds start the worker as ``casebook --render-worker`` (no ``-m`` there).
+        # Frozen builds start their ``casebook-render`` program (no ``-m`` there).
         self._command = worker_command or render_worker_command()
         # Open in the worker, by bytes or file: kept to reopen after a restart.
         self._docs: dict[str, bytes | Path] = {}
