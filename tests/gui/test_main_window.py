@@ -328,7 +328,7 @@ def test_a_read_only_library_opens_for_reading_with_changes_switched_off(
         subprocess.run(["umount", str(paths.data_dir)], check=True)
 
 
-def test_a_file_my_documents_would_refuse_is_not_shown_from_disk_first() -> None:
+def test_the_window_shows_from_disk_only_what_my_documents_accepts() -> None:
     from desktop_app.core import my_documents
     from desktop_app.gui import main_window
 
