@@ -38,29 +38,38 @@ def _added(store: Path) -> bool:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+@pytest.mark.parametrize(("sent", "to_group"), [
+    (signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGHUP, False),
+    # Ctrl+C in a terminal: every process of the foreground group, the render worker too.
+    (signal.SIGINT, True),
+])
 def test_a_signal_closes_the_window_keeping_the_open_document_and_a_clean_library(
-        tmp_path: Path, sent: signal.Signals) -> None:
+        tmp_path: Path, sent: signal.Signals, to_group: bool) -> None:
     pdf = tmp_path / "minutes.pdf"
     pdf.write_bytes(make_pdf([f"Minutes, page {n + 1}." for n in range(3)]))
     data = tmp_path / "library"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     window = subprocess.Popen([sys.executable, "-m", "desktop_app", "--data-dir", str(data),
                                str(pdf)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+                              stderr=subprocess.PIPE, start_new_session=to_group)
     try:
         deadline = time.monotonic() + 30
         while not _added(data / STORE) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _added(data / STORE), "the file never reached the library"
         time.sleep(1.0)  # the window takes the added document into its tab
-        window.send_signal(sent)
+        if to_group:
+            os.killpg(window.pid, sent)
+        else:
+            window.send_signal(sent)
         code = window.wait(15)
+        errors = window.stderr.read().decode(errors="replace")
     finally:
         if window.poll() is None:
             window.kill()
             window.wait()
-    assert code == 0, window.stderr.read().decode(errors="replace")
+    assert code == 0, errors
+    assert "Traceback" not in errors, errors
     # Closed cleanly: the next start does not check every page of the library.
     assert db._clean_marker_matches(data / STORE)
     state = json.loads(_query(data / STORE,

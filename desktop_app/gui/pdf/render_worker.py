@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -257,6 +258,10 @@ def _message(exc: Exception) -> str:
 
 
 def main() -> None:
+    # Ctrl+C in the terminal that started Casebook reaches this process too; the window
+    # closes on it (gui/shutdown.py) and ends us with "quit" or the closed pipe. Dying
+    # on it would print a KeyboardInterrupt traceback and get us restarted meanwhile.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The protocol owns the real stdout. Anything else that prints to fd 1 (a C library,
     # a stray print) would corrupt the frames, so fd 1 becomes stderr from here on.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
