@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-# The CLI's command names (tests/test_launch.py checks them against the parser): a word
-# among them is a command, anything else is a file to open.
+# The CLI's command names (tests/core/test_launch.py checks them against the parser): a
+# word among them is a command, anything else is a file to open.
 COMMANDS = frozenset({
     "demo", "pack", "keys", "docs", "search", "notes", "store", "library",
     "site", "comment", "outbox", "sync", "comments", "doctor", "updates",
