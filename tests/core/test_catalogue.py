@@ -250,6 +250,15 @@ def the_offer(conn: sqlite3.Connection) -> UpdateOffer:
     return offer
 
 
+def offered_update(store: sqlite3.Connection, packs: PackFactory, site: Site
+                   ) -> tuple[Path, UpdateOffer]:
+    """1.0.0 installed, 1.1.0 published in the catalogue: that pack and its offer."""
+    install_pack(store, versioned(packs, site, "1.0.0"))
+    newer = versioned(packs, site, "1.1.0")
+    site.catalogue([site.publish(newer)])
+    return newer, the_offer(store)
+
+
 # --- manifest: the catalogue field ---------------------------------------------------------
 
 @pytest.mark.parametrize("url", [
@@ -462,10 +471,7 @@ def test_the_check_runs_on_its_own_read_only_connection(
 def test_a_download_cut_half_way_resumes_with_a_range_and_completes(
     store: sqlite3.Connection, packs: PackFactory, site: Site, tmp_path: Path
 ) -> None:
-    install_pack(store, versioned(packs, site, "1.0.0"))
-    newer = versioned(packs, site, "1.1.0")
-    site.catalogue([site.publish(newer)])
-    offer = the_offer(store)
+    newer, offer = offered_update(store, packs, site)
     half = offer.size // 2
     site.served.cut_after[site.path(newer)] = half
     before = snapshot(store)
@@ -489,10 +495,7 @@ def test_a_download_cut_half_way_resumes_with_a_range_and_completes(
 def test_a_server_that_ignores_the_range_sends_it_all_and_that_is_fine(
     store: sqlite3.Connection, packs: PackFactory, site: Site, tmp_path: Path
 ) -> None:
-    install_pack(store, versioned(packs, site, "1.0.0"))
-    newer = versioned(packs, site, "1.1.0")
-    site.catalogue([site.publish(newer)])
-    offer = the_offer(store)
+    newer, offer = offered_update(store, packs, site)
     site.served.cut_after[site.path(newer)] = 1000
     with pytest.raises(NetworkError):
         download(offer, tmp_path)
@@ -507,10 +510,7 @@ def test_a_server_that_ignores_the_range_sends_it_all_and_that_is_fine(
 def test_a_server_that_sends_the_rest_in_pieces_is_asked_until_it_is_all_there(
     store: sqlite3.Connection, packs: PackFactory, site: Site, tmp_path: Path
 ) -> None:
-    install_pack(store, versioned(packs, site, "1.0.0"))
-    newer = versioned(packs, site, "1.1.0")
-    site.catalogue([site.publish(newer)])
-    offer = the_offer(store)
+    newer, offer = offered_update(store, packs, site)
     site.served.cut_after[site.path(newer)] = 100_000
     with pytest.raises(NetworkError):
         download(offer, tmp_path)
@@ -525,10 +525,7 @@ def test_a_server_that_sends_the_rest_in_pieces_is_asked_until_it_is_all_there(
 def test_a_body_that_ends_early_without_an_error_is_resumed_at_once(
     store: sqlite3.Connection, packs: PackFactory, site: Site, tmp_path: Path
 ) -> None:
-    install_pack(store, versioned(packs, site, "1.0.0"))
-    newer = versioned(packs, site, "1.1.0")
-    site.catalogue([site.publish(newer)])
-    offer = the_offer(store)
+    newer, offer = offered_update(store, packs, site)
     # No length given, so a closed connection looks like the end of the file.
     site.served.no_length = True
     site.served.cut_after[site.path(newer)] = 50_000
@@ -542,10 +539,7 @@ def test_a_body_that_ends_early_without_an_error_is_resumed_at_once(
 def test_a_range_answer_for_other_bytes_restarts_from_zero(
     store: sqlite3.Connection, packs: PackFactory, site: Site, tmp_path: Path
 ) -> None:
-    install_pack(store, versioned(packs, site, "1.0.0"))
-    newer = versioned(packs, site, "1.1.0")
-    site.catalogue([site.publish(newer)])
-    offer = the_offer(store)
+    newer, offer = offered_update(store, packs, site)
     site.served.cut_after[site.path(newer)] = 100_000
     with pytest.raises(NetworkError):
         download(offer, tmp_path)
@@ -560,10 +554,7 @@ def test_a_range_answer_for_other_bytes_restarts_from_zero(
 def test_a_cancelled_download_keeps_what_arrived_and_resumes(
     store: sqlite3.Connection, packs: PackFactory, site: Site, tmp_path: Path
 ) -> None:
-    install_pack(store, versioned(packs, site, "1.0.0"))
-    newer = versioned(packs, site, "1.1.0")
-    site.catalogue([site.publish(newer)])
-    offer = the_offer(store)
+    newer, offer = offered_update(store, packs, site)
     stop = threading.Event()
     before = snapshot(store)
 
