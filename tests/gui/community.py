@@ -21,6 +21,7 @@ from tests.packfactory import PackFactory
 PACK = "org.example.sample"
 CASE = "case-one"  # Markdown, post 102
 GUIDE = "guide"  # PDF, post 101
+PASSWORD = "abcd efgh ijkl mnop"  # the reader's application password on the test sites
 
 
 def closed_port_url() -> str:

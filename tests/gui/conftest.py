@@ -17,6 +17,8 @@ from desktop_app.core.packs.install import install_pack
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.paths import AppPaths, resolve_paths
 from desktop_app.sample import BUNDLED_KEYS, sample_pack
+from tests.gui.community import PASSWORD, no_system_keyring
+from tests.gui.local_site import LocalSite
 from tests.gui.windows import open_window
 
 
@@ -44,3 +46,18 @@ def window(qtbot: QtBot, paths: AppPaths) -> Iterator[MainWindow]:
     win = open_window(qtbot, paths)
     yield win
     win.close()
+
+
+@pytest.fixture
+def site() -> Iterator[LocalSite]:
+    """A local stand-in for the community site, where "reader" signs in with PASSWORD."""
+    local = LocalSite({"reader": PASSWORD.replace(" ", "")}, {"reader": "Ann Reader"})
+    yield local
+    local.close()
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """No OS keyring: passwords are kept for the session only (what the tests check)."""
+    with no_system_keyring():
+        yield

@@ -19,28 +19,15 @@ from desktop_app.gui.sign_in_dialog import SignInDialog
 from tests.gui.community import (
     CASE,
     PACK,
+    PASSWORD,
     closed_port_url,
     library_with_site,
-    no_system_keyring,
 )
 from tests.gui.local_site import LocalSite
 from tests.gui.windows import open_window
 from tests.packfactory import PackFactory
 
-PASSWORD = "abcd efgh ijkl mnop"
-
-
-@pytest.fixture(autouse=True)
-def _no_system_keyring() -> Iterator[None]:
-    with no_system_keyring():
-        yield
-
-
-@pytest.fixture
-def site() -> Iterator[LocalSite]:
-    local = LocalSite({"reader": PASSWORD.replace(" ", "")}, {"reader": "Ann Reader"})
-    yield local
-    local.close()
+pytestmark = pytest.mark.usefixtures("no_keyring")
 
 
 @pytest.fixture

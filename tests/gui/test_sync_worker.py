@@ -22,37 +22,20 @@ from desktop_app.paths import AppPaths
 from tests.gui.community import (
     CASE,
     PACK,
+    PASSWORD,
     closed_port_url,
     library_with_site,
-    no_system_keyring,
 )
 from tests.gui.local_site import LocalSite
 from tests.gui.windows import open_window
 from tests.packfactory import PackFactory
 
-PASSWORD = "abcd efgh ijkl mnop"
-
-
-@pytest.fixture(autouse=True)
-def _no_system_keyring() -> Iterator[None]:
-    with no_system_keyring():
-        yield
+pytestmark = pytest.mark.usefixtures("no_keyring")
 
 
 @pytest.fixture
 def offline_url() -> str:
     return closed_port_url()
-
-
-@pytest.fixture
-def site() -> Iterator[LocalSite]:
-    local = LocalSite({"reader": PASSWORD.replace(" ", "")}, {"reader": "Ann Reader"})
-    yield local
-    local.close()
-
-
-def make_window(qtbot: QtBot, paths: AppPaths) -> MainWindow:
-    return open_window(qtbot, paths)
 
 
 @pytest.fixture
@@ -68,15 +51,17 @@ def windows(qtbot: QtBot) -> Iterator[list[MainWindow]]:
         window.conn.close()
 
 
-def library(tmp_path: Path, packs: PackFactory, key: SecretKey, url: str) -> AppPaths:
-    return library_with_site(tmp_path, packs, key, url)
-
-
 def open_library_window(qtbot: QtBot, windows: list[MainWindow], paths: AppPaths
                         ) -> MainWindow:
     window = open_window(qtbot, paths)
     windows.append(window)
     return window
+
+
+def window_on(qtbot: QtBot, windows: list[MainWindow], folder: Path, packs: PackFactory,
+              key: SecretKey, site_url: str) -> MainWindow:
+    """A window on a library whose pack is discussed on ``site_url``."""
+    return open_library_window(qtbot, windows, library_with_site(folder, packs, key, site_url))
 
 
 def finished_run(qtbot: QtBot, worker: SyncWorker, start: bool = True) -> object:
@@ -92,8 +77,7 @@ def test_an_unreachable_site_leaves_the_comment_waiting_and_the_status_says_offl
     qtbot: QtBot, windows: list[MainWindow], tmp_path: Path, packs: PackFactory,
     publisher_key: SecretKey, offline_url: str
 ) -> None:
-    win = open_library_window(qtbot, windows, library(tmp_path, packs, publisher_key,
-                                                      offline_url))
+    win = window_on(qtbot, windows, tmp_path, packs, publisher_key, offline_url)
     credentials.save(win.conn, offline_url, "reader", PASSWORD)
     comment = outbox.add_comment(win.conn, PACK, CASE, "Sent when we are back online.")
     worker = win.community.worker
@@ -124,8 +108,7 @@ def test_the_comment_card_shows_the_last_try_after_an_offline_sync(
     qtbot: QtBot, windows: list[MainWindow], tmp_path: Path, packs: PackFactory,
     publisher_key: SecretKey, offline_url: str
 ) -> None:
-    win = open_library_window(qtbot, windows, library(tmp_path, packs, publisher_key,
-                                                      offline_url))
+    win = window_on(qtbot, windows, tmp_path, packs, publisher_key, offline_url)
     credentials.save(win.conn, offline_url, "reader", PASSWORD)
     comment = outbox.add_comment(win.conn, PACK, CASE, "Still here.")
     win.open_document(PACK, CASE)
@@ -140,8 +123,7 @@ def test_without_a_sign_in_the_status_asks_for_one_and_nothing_retries_by_itself
     qtbot: QtBot, windows: list[MainWindow], tmp_path: Path, packs: PackFactory,
     publisher_key: SecretKey, offline_url: str
 ) -> None:
-    win = open_library_window(qtbot, windows, library(tmp_path, packs, publisher_key,
-                                                      offline_url))
+    win = window_on(qtbot, windows, tmp_path, packs, publisher_key, offline_url)
     outbox.add_comment(win.conn, PACK, CASE, "Waiting for a sign-in.")
     worker = win.community.worker
     outcome = finished_run(qtbot, worker)
@@ -161,8 +143,7 @@ def test_a_comment_reaches_the_site_and_shows_awaiting_moderation(
     qtbot: QtBot, windows: list[MainWindow], tmp_path: Path, packs: PackFactory,
     publisher_key: SecretKey, site: LocalSite
 ) -> None:
-    win = open_library_window(qtbot, windows, library(tmp_path, packs, publisher_key,
-                                                      site.url))
+    win = window_on(qtbot, windows, tmp_path, packs, publisher_key, site.url)
     credentials.save(win.conn, site.url, "reader", PASSWORD)
     comment = outbox.add_comment(win.conn, PACK, CASE, "Hello from Casebook.")
     win.open_document(PACK, CASE)
@@ -184,8 +165,7 @@ def test_sync_now_during_a_run_does_not_start_a_second(
     qtbot: QtBot, windows: list[MainWindow], tmp_path: Path, packs: PackFactory,
     publisher_key: SecretKey, site: LocalSite
 ) -> None:
-    win = open_library_window(qtbot, windows, library(tmp_path, packs, publisher_key,
-                                                      site.url))
+    win = window_on(qtbot, windows, tmp_path, packs, publisher_key, site.url)
     credentials.save(win.conn, site.url, "reader", PASSWORD)
     outbox.add_comment(win.conn, PACK, CASE, "Only once, please.")
     worker = win.community.worker
@@ -212,8 +192,7 @@ def test_closing_the_window_stops_the_worker_promptly_and_loses_nothing(
     qtbot: QtBot, windows: list[MainWindow], tmp_path: Path, packs: PackFactory,
     publisher_key: SecretKey, site: LocalSite
 ) -> None:
-    win = open_library_window(qtbot, windows, library(tmp_path, packs, publisher_key,
-                                                      site.url))
+    win = window_on(qtbot, windows, tmp_path, packs, publisher_key, site.url)
     credentials.save(win.conn, site.url, "reader", PASSWORD)
     comment = outbox.add_comment(win.conn, PACK, CASE, "Sent as the window closed.")
     worker = win.community.worker
@@ -237,8 +216,7 @@ def test_closing_an_idle_window_ends_the_thread_at_once(
     qtbot: QtBot, windows: list[MainWindow], tmp_path: Path, packs: PackFactory,
     publisher_key: SecretKey, offline_url: str
 ) -> None:
-    win = open_library_window(qtbot, windows, library(tmp_path, packs, publisher_key,
-                                                      offline_url))
+    win = window_on(qtbot, windows, tmp_path, packs, publisher_key, offline_url)
     finished_run(qtbot, win.community.worker)  # the thread and its connection exist now
     started = time.monotonic()
     win.close()
@@ -250,7 +228,7 @@ def test_the_window_syncs_soon_after_opening_when_comments_wait(
     qtbot: QtBot, windows: list[MainWindow], tmp_path: Path, packs: PackFactory,
     publisher_key: SecretKey, offline_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    paths = library(tmp_path, packs, publisher_key, offline_url)
+    paths = library_with_site(tmp_path, packs, publisher_key, offline_url)
     first = open_library_window(qtbot, windows, paths)
     assert not first.community.worker.timer.isActive()  # nothing in use: no request at all
     credentials.save(first.conn, offline_url, "reader", PASSWORD)
@@ -272,8 +250,7 @@ def test_the_network_coming_back_starts_a_sync(
     from PySide6.QtNetwork import QNetworkInformation
 
     monkeypatch.setattr(sync_worker, "NETWORK_BACK_MS", 50)
-    win = open_library_window(qtbot, windows, library(tmp_path, packs, publisher_key,
-                                                      offline_url))
+    win = window_on(qtbot, windows, tmp_path, packs, publisher_key, offline_url)
     info = QNetworkInformation.instance()
     if info is None:
         pytest.skip("no network information backend on this system")
