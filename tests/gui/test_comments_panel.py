@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAccessible, QDesktopServices
-from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication, QFileDialog
 from pytestqt.qtbot import QtBot
 
 from desktop_app.core.comments import outbox, threads
@@ -19,6 +19,7 @@ from desktop_app.core.my_documents import add_document
 from desktop_app.core.packs.signing import SecretKey
 from desktop_app.gui.comments_panel import CommentsPanel
 from desktop_app.gui.main_window import MainWindow
+from tests.gui.checks import Opened, unnamed_controls
 from tests.gui.community import CASE, GUIDE, PACK, closed_port_url, library_with_site
 from tests.gui.windows import open_window
 from tests.packfactory import PackFactory
@@ -223,16 +224,6 @@ def test_a_document_without_a_discussion_site_says_so_and_cannot_be_commented(
     assert outbox.list_comments(win.conn) == []
 
 
-class Opened(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    @Slot(QUrl)
-    def open(self, url: QUrl) -> None:
-        self.urls.append(url.toString())
-
-
 def test_the_thread_is_shown_as_brought_down_and_loads_nothing(
     qtbot: QtBot, win: MainWindow, site_url: str
 ) -> None:
@@ -296,18 +287,6 @@ def test_export_my_comments_writes_markdown(qtbot: QtBot, win: MainWindow) -> No
     text = written.read_text()
     assert "## Case one — Lessons" in text and "Worth sharing with the comms team." in text
     assert win.statusBar().currentMessage() == f"Exported 1 comment to {written}."
-
-
-def unnamed_controls(root: QWidget) -> list[str]:
-    unnamed = []
-    for widget in root.findChildren(QWidget):
-        if not widget.isVisible() or widget.focusPolicy() == Qt.FocusPolicy.NoFocus:
-            continue
-        interface = QAccessible.queryAccessibleInterface(widget)
-        name = interface.text(QAccessible.Text.Name) if interface else ""
-        if not name.strip():
-            unnamed.append(f"{type(widget).__name__} {widget.objectName()!r}")
-    return unnamed
 
 
 def test_every_control_of_the_panel_and_the_sign_in_dialog_has_an_accessible_name(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAccessible, QKeySequence, QPalette
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
+from PySide6.QtGui import QKeySequence, QPalette
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop_app.core.annotations.store import annotate_quote
@@ -17,6 +17,7 @@ from desktop_app.core.settings import get_setting
 from desktop_app.gui.main_window import STATE_KEY, MainWindow
 from desktop_app.paths import AppPaths
 from desktop_app.sample import sample_pack
+from tests.gui.checks import unnamed_controls
 from tests.gui.windows import PACK, open_guide, open_window
 from tests.packfactory import PackFactory, make_pdf
 
@@ -188,15 +189,7 @@ def test_every_interactive_control_has_an_accessible_name(
     window.open_document(PACK, "kent-digital-technology")
     window.find_action.trigger()
     window.search_action.trigger()
-    unnamed = []
-    for widget in window.findChildren(QWidget):
-        if not widget.isVisible() or widget.focusPolicy() == Qt.FocusPolicy.NoFocus:
-            continue
-        interface = QAccessible.queryAccessibleInterface(widget)
-        name = interface.text(QAccessible.Text.Name) if interface else ""
-        if not name.strip():
-            unnamed.append(f"{type(widget).__name__} {widget.objectName()!r}")
-    assert unnamed == []
+    assert unnamed_controls(window) == []
 
 
 def test_contents_panel_lists_the_guide_outline_and_jumps_to_a_chapter(

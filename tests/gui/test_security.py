@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
 from desktop_app.gui.main_window import MainWindow
-
-
-class Opened(QObject):
-    """Where the desktop would have been asked to open a URL (Qt's own URL-handler hook)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    @Slot(QUrl)
-    def open(self, url: QUrl) -> None:
-        self.urls.append(url.toString())
+from tests.gui.checks import Opened
 
 
 def test_only_http_https_and_mailto_links_are_handed_to_the_desktop(window: MainWindow) -> None:
