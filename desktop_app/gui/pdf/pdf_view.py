@@ -446,7 +446,11 @@ class PdfView(QAbstractScrollArea):
         if key != self._key or text != self._find.text \
                 or not self._find.add(page, rects, spans):
             return
-        if rects:
+        if rects and self._find.current is None:
+            # Pages answer in order from the reader's page on: the first hit to arrive
+            # is the next one from here, so go to it while the reader is still typing.
+            self._find_step(+1)
+        elif rects:
             self._show_find()
         if self._find.done:
             self.find_results.emit(self._find.total)
