@@ -50,11 +50,14 @@ from desktop_app.gui.pack_updates import PackUpdates
 from desktop_app.gui.pdf.pdf_view import PdfView
 from desktop_app.gui.pdf.render_service import RenderService
 from desktop_app.gui.search_panel import SearchPanel
+from desktop_app.gui.session import SessionKeeper
+from desktop_app.gui.shutdown import shutdown_requested
 from desktop_app.gui.themes import THEMES, apply_theme
 from desktop_app.paths import AppPaths
 
 log = logging.getLogger(__name__)
 STATE_KEY = "gui.window"
+
 # A file larger than My documents accepts (core.my_documents.MAX_FILE_BYTES, not
 # imported here: it brings python-markdown) is not shown from disk first.
 MAX_PREVIEW_BYTES = 512 * 1024 * 1024
@@ -145,6 +148,14 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._update_welcome()
         self._update_title()
+        self.session = SessionKeeper(self.save_state, self)
+        self.session.failed.connect(lambda reason: self.statusBar().showMessage(
+            f"Your open documents could not be saved: {reason}", 10_000))
+        self.tabs.currentChanged.connect(self.session.changed)
+        self.tabs.tabBar().tabMoved.connect(self.session.changed)
+        for dock in (self.library_dock, self.search_dock, self.notes_dock, self.outline_dock,
+                     self.comments_dock):
+            dock.visibilityChanged.connect(self.session.changed)
 
     # --- construction -------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -204,7 +215,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Close tab", self.close_current_tab,
                                          QKeySequence.StandardKey.Close))
-        file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+        file_menu.addAction(self._action("&Quit", self.close, _quit_keys()))
 
         edit = menus.addMenu("&Edit")
         self.find_action = self._action("&Find in document…", self.open_find,
@@ -339,6 +350,7 @@ class MainWindow(QMainWindow):
     def _add_tab(self, tab: DocumentTab | FailedTab) -> DocumentTab | None:
         if isinstance(tab, DocumentTab):
             tab.position_changed.connect(self._update_position)
+            tab.position_changed.connect(self.session.changed)
             tab.outline_changed.connect(lambda t=tab: self._update_outline(t))
             tab.annotation_clicked.connect(self._annotation_clicked)
             tab.find_counted.connect(lambda total: self.find_bar.show_count(0, total))
@@ -364,6 +376,7 @@ class MainWindow(QMainWindow):
             tab.setFocus()
 
     def close_tab(self, index: int) -> None:
+        self.session.changed()
         widget = self.tabs.widget(index)
         self.tabs.removeTab(index)
         if widget is not None:
@@ -672,6 +685,8 @@ class MainWindow(QMainWindow):
     # --- comfort ------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
         self._theme = name
+        if hasattr(self, "session"):
+            self.session.changed()
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, name)
@@ -725,6 +740,13 @@ class MainWindow(QMainWindow):
         })
 
     def restore_state(self) -> None:
+        self.session.enabled = False  # restoring is not a change to save half-way
+        try:
+            self._restore_state()
+        finally:
+            self.session.enabled = not self._read_only
+
+    def _restore_state(self) -> None:
         state = get_setting(self.conn, STATE_KEY, {}) or {}
         self.set_theme(state.get("theme", "system"))
         if state.get("geometry"):
@@ -745,16 +767,40 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._reading_mode:
             self.toggle_reading_mode()
-        try:
-            if not self._read_only:
-                self.save_state()
-        except Exception:  # never keep someone from closing the window
-            log.exception("Saving the window state failed")
+        # Child processes first: one installing a pack holds the library's write lock,
+        # and the session's save would wait for it, then fail.
         for job in list(self._imports):
             job.cancel()
+        if not self._read_only and not self.session.save_now() and not self._close_anyway():
+            event.ignore()
+            return
+        self.session.enabled = False
         self.community.close()
         self.render_service.close()
         super().closeEvent(event)
+
+
+    def _close_anyway(self) -> bool:
+        """The session could not be saved: say so, and let the reader decide. A close
+        without a screen to ask on (a logout) goes ahead; the failure is in the log."""
+        if not self.isVisible() or shutdown_requested(self):
+            return True
+        answer = QMessageBox.warning(
+            self, "Casebook",
+            f"Your open documents and reading places could not be saved "
+            f"({self.session.last_error}).\n\nClose anyway? They will not come back at the "
+            "next start.",
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Close
+
+
+def _quit_keys() -> list[QKeySequence]:
+    """The platform's Quit key has no binding on Windows (nor on Qt's offscreen
+    platform); the README promises Ctrl+Q everywhere."""
+    keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+    ctrl_q = QKeySequence("Ctrl+Q")
+    return [*keys, ctrl_q] if ctrl_q not in keys else list(keys)
 
 
 def _short(title: str, limit: int = 42) -> str:

@@ -27,6 +27,14 @@ SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP"
                 if hasattr(signal, name))
 
 
+_TERMINATING = "casebookTerminating"
+
+
+def shutdown_requested(window: QWidget) -> bool:
+    """True while ``window`` is being closed by a signal (logout, Ctrl+C)."""
+    return bool(window.property(_TERMINATING))
+
+
 def close_on_termination(window: QWidget) -> None:
     """Close ``window`` (saving what its closeEvent saves) on SIGTERM, SIGINT or SIGHUP."""
     receive, send = socket.socketpair()
@@ -48,6 +56,7 @@ def close_on_termination(window: QWidget) -> None:
             received = receive.recv(64)
             log.info("Closing on signal %s", ", ".join(str(b) for b in received))
         notifier.setEnabled(False)
+        window.setProperty(_TERMINATING, True)  # no question asked: nobody may be there
         window.close()
 
     notifier.activated.connect(stop)

@@ -13,7 +13,7 @@ import logging
 from collections import OrderedDict
 
 from desktop_app.core.documents.pdf import open_pdf
-from desktop_app.core.documents.pdf_chars import extract_chars, normalised_chars
+from desktop_app.core.documents.pdf_chars import extract_chars, line_rects, normalised_chars
 
 log = logging.getLogger(__name__)
 Box = tuple[float, float, float, float]
@@ -42,24 +42,7 @@ class PdfGeometry:
         if text != page_text:
             log.info("Page %d text differs from the stored text; no highlight rectangles", page)
             return []
-        lines: list[list[float]] = []
-        new_line = True
-        for offset in range(start, min(end, len(boxes))):
-            if text[offset] == "\n":
-                new_line = True
-                continue
-            if offset in breaks:  # the second half of a word hyphenated across lines
-                new_line = True
-            x0, y0, x1, y1 = boxes[offset]
-            if x1 <= x0 or y1 <= y0:
-                continue
-            if new_line or not lines:
-                lines.append([x0, y0, x1, y1])
-                new_line = False
-            else:
-                last = lines[-1]
-                last[:] = [min(last[0], x0), min(last[1], y0), max(last[2], x1), max(last[3], y1)]
-        return [[round(v, 2) for v in rect] for rect in lines]
+        return line_rects(text, boxes, breaks, start, end)
 
     def _chars(self, page: int) -> tuple[str, list[Box], frozenset[int]]:
         if page in self._pages:

@@ -22,12 +22,14 @@ of notes made without the window): no Qt here.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from difflib import SequenceMatcher
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pymupdf
+from desktop_app.core.normalise import find_all, fold, normalise
 
-from desktop_app.core.normalise import normalise
+if TYPE_CHECKING:  # PyMuPDF itself loads with the first page (~80 ms), never before
+    import pymupdf
 
 Box = tuple[float, float, float, float]
 
@@ -36,6 +38,8 @@ def extract_chars(page: pymupdf.Page) -> tuple[str, list[Box], bool]:
     """(text, one box per character of text, exact), text == page.get_text("text")."""
     # One text page for both extractions: get_text("text") builds its own with these
     # flags, and the same flags make the same characters.
+    import pymupdf
+
     textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT)
     text = textpage.extractText()
     built, boxes = _rawdict_chars(textpage.extractRAWDICT())
@@ -62,6 +66,40 @@ def normalised_chars(text: str, boxes: list[Box]) -> tuple[str, list[Box], list[
             breaks.append(index)
         index = run
     return norm.text, out, breaks
+
+
+def line_rects(text: str, boxes: list[Box], breaks: Collection[int], start: int,
+               end: int) -> list[list[float]]:
+    """One rectangle per printed line covering text[start:end] (normalised text and
+    its boxes, as ``normalised_chars`` gives them), in page points."""
+    lines: list[list[float]] = []
+    new_line = True
+    for offset in range(start, min(end, len(boxes))):
+        if text[offset] == "\n":
+            new_line = True
+            continue
+        if offset in breaks:  # the second half of a word hyphenated across lines
+            new_line = True
+        x0, y0, x1, y1 = boxes[offset]
+        if x1 <= x0 or y1 <= y0:
+            continue
+        if new_line or not lines:
+            lines.append([x0, y0, x1, y1])
+            new_line = False
+        else:
+            last = lines[-1]
+            last[:] = [min(last[0], x0), min(last[1], y0), max(last[2], x1), max(last[3], y1)]
+    return [[round(v, 2) for v in rect] for rect in lines]
+
+
+def find_rects(page: pymupdf.Page, query: str) -> list[list[list[float]]]:
+    """Where ``query`` is on the page, matched as find matches it (normalised, no case
+    or accents): per hit, one rectangle per line."""
+    raw, raw_boxes, _exact = extract_chars(page)
+    text, boxes, breaks = normalised_chars(raw, raw_boxes)
+    soft = frozenset(breaks)
+    return [line_rects(text, boxes, soft, start, end)
+            for start, end in find_all(fold(text), query)]
 
 
 def _split(box: Box, parts: int) -> list[Box]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from desktop_app.core.annotations.store import get_annotation
 from desktop_app.core.documents.pdf import open_pdf
+from desktop_app.core.documents.pdf_chars import find_rects
 from desktop_app.core.export.common import COLOUR_HEX, ExportError, ExportNote, NoteExport
 from desktop_app.core.library import (
     DocumentRecord,
@@ -121,9 +122,10 @@ def _highlight(doc: pymupdf.Document, note: ExportNote) -> bool:
                 by_page[item["page"]].append(rect)
     if not by_page and a.page_index is not None and 0 <= a.page_index < doc.page_count:
         # No rectangles were recorded (text the geometry could not map): search the page.
-        found = doc[a.page_index].search_for(" ".join(a.quote.split()), quads=True)
+        # (Matched as find matches, so a quote "staff" finds the page's "staﬀ".)
+        found = find_rects(doc[a.page_index], a.quote)
         if found:
-            by_page[a.page_index] = found
+            by_page[a.page_index] = [pymupdf.Rect(r) for r in found[0]]
     if not by_page:
         return False
     colour = _rgb(COLOUR_HEX[note.colour])
