@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.search import SearchHit, search
+from desktop_app.core.store.db import open_secondary
 from desktop_app.gui.rich_text import escape, marked_html
 
 log = logging.getLogger(__name__)
@@ -115,10 +116,7 @@ class SearchWorker:
                 if job.seq != self.latest:
                     continue  # the user typed on while this waited
                 try:
-                    if conn is None:
-                        conn = self._connect()
-                    hits = search(conn, job.text, pack_id=job.pack_id, limit=RESULT_LIMIT,
-                                  include_notes=True)
+                    conn, hits = self._search(conn, job)
                 except (sqlite3.Error, OSError) as exc:
                     log.warning("Library search for %r failed: %s", job.text, exc)
                     self._emit(self.results.failed, job.seq, f"Search failed: {exc}")
@@ -128,13 +126,34 @@ class SearchWorker:
             if conn is not None:
                 conn.close()
 
+    def _search(self, conn: sqlite3.Connection | None,
+                job: _Job) -> tuple[sqlite3.Connection, list[SearchHit]]:
+        """Run one query; a connection that fails is replaced once and the query run
+        again. A long-lived connection can outlive what it was opened on (the library
+        restored from a backup, its schema migrated or its indexes rebuilt by another
+        Casebook); a new one sees the file as it is now."""
+        for attempt in (1, 2):
+            if conn is None:
+                conn = self._connect()
+            try:
+                return conn, search(conn, job.text, pack_id=job.pack_id, limit=RESULT_LIMIT,
+                                    include_notes=True)
+            except sqlite3.Error as exc:
+                conn.close()
+                conn = None
+                if attempt == 2:
+                    raise
+                log.info("Library search reconnects after: %s", exc)
+        raise AssertionError("unreachable")
+
     def _connect(self) -> sqlite3.Connection:
         if not self.store_path.is_file():
             # sqlite3.connect would create an empty file where the library should be.
             raise OSError(f"the library file {self.store_path} is missing")
-        conn = sqlite3.connect(self.store_path, isolation_level=None, timeout=5.0)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA query_only = ON")  # the panel only ever reads
+        # The same settings as every other connection to the store (one access path),
+        # and read-only: the panel never writes.
+        conn = open_secondary(self.store_path)
+        conn.execute("PRAGMA query_only = ON")
         return conn
 
     @staticmethod

@@ -6,6 +6,8 @@ import errno
 import hashlib
 import os
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,11 +22,15 @@ from desktop_app.core.errors import (
     StoreReadOnlyError,
     StoreTooNewError,
 )
+from desktop_app.core.library import open_library
+from desktop_app.core.packs.install import install_pack
+from desktop_app.core.search import search
 from desktop_app.core.store import backups, db
 from desktop_app.core.store.backups import restore_backup
-from desktop_app.core.store.db import open_store
+from desktop_app.core.store.db import open_secondary, open_store
 from desktop_app.core.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 from desktop_app.paths import APP_NAME, DATA_DIR_ENV, PORTABLE_MARKER, resolve_paths
+from desktop_app.sample import BUNDLED_KEYS, sample_pack
 
 
 def _sha256(path: Path) -> str:
@@ -399,3 +405,32 @@ def test_a_disk_full_error_inside_a_transaction_becomes_a_store_error_and_rolls_
         assert conn.execute("SELECT count(*) FROM settings").fetchone()[0] == 3
     finally:
         conn.close()
+
+
+def test_a_second_connection_in_the_window_keeps_its_locks_from_other_casebooks(
+    tmp_path: Path,
+) -> None:
+    """The window holds several connections (its own, search, sync). Opening one more
+    must not cancel the locks of the others: if it did, a `casebook notes add` in a
+    terminal believed itself alone, checkpointed and deleted the WAL under the window,
+    and the window's library search failed ("vtable constructor failed")."""
+    data = tmp_path / "data"
+    store = data / "casebook.sqlite3"
+    window = open_library(store, BUNDLED_KEYS)
+    install_pack(window, sample_pack(tmp_path / "build"))
+    searching = open_secondary(store)
+    assert search(searching, "moderation")
+    open_secondary(store).close()  # the sync worker's connection, each run
+
+    done = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "--data-dir", str(data), "notes", "add",
+         "--pack", "org.casebook.sample.local-by-social", "--doc", "guide",
+         "--quote", "house rules", "--note", "from the terminal"],
+        capture_output=True, text=True, check=True)
+    assert "Saved note" in done.stdout
+
+    # The terminal's Casebook saw the window's connections and left the WAL to them.
+    assert store.with_name(store.name + "-wal").exists()
+    assert search(searching, "terminal", include_notes=True)
+    searching.close()
+    window.close()

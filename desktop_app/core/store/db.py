@@ -27,7 +27,6 @@ from desktop_app.core.store.migrations import LATEST_VERSION, MIGRATIONS
 
 log = logging.getLogger(__name__)
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 CLEAN_SUFFIX = "-clean"
 # Below this much free space an I/O failure is reported as a full disk: SQLite says
 # "disk I/O error" when it cannot grow its shared-memory file, not "disk is full".
@@ -116,12 +115,10 @@ def open_secondary(path: Path, reason: str | None = None) -> sqlite3.Connection:
 
 
 def _connect_writable(path: Path) -> StoreConnection:
-    existed = path.exists()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if existed:
-            _check_header(path)
         conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, factory=StoreConnection)
+        _check_header(conn, path)
     except OSError as exc:
         raise _translate(exc, path) or StoreError(
             f"The library file {path} cannot be created or opened: {exc}.") from exc
@@ -136,10 +133,8 @@ def _connect_read_only(path: Path, reason: str) -> StoreConnection:
     if not path.exists():
         raise StoreReadOnlyError(
             f"There is no library at {path}, and one cannot be created there ({reason}).")
-    try:
-        _check_header(path)
-    except OSError as exc:
-        raise StoreError(f"The library file {path} cannot be read: {exc.strerror}.") from exc
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"The library file {path} cannot be read: Permission denied.")
     # mode=ro still needs the -wal and -shm files, which a read-only folder cannot hold
     # when the last writer removed them; nobody can write a read-only medium either,
     # so immutable=1 (no locking, no WAL) is then safe.
@@ -183,13 +178,24 @@ def _unwritable_reason(path: Path) -> str | None:
     return None
 
 
-def _check_header(path: Path) -> None:
-    """Cheap: a store that does not start as an SQLite file is damaged (or not ours)."""
-    with path.open("rb") as handle:
-        head = handle.read(len(SQLITE_HEADER))
-    if head and head != SQLITE_HEADER:
-        raise _corrupt(path, "it does not start like an SQLite database",
-                       path.parent / "backups")
+def _check_header(conn: sqlite3.Connection, path: Path) -> None:
+    """Cheap: a store that does not start as an SQLite file is damaged (or not ours).
+
+    Asked of SQLite, never by opening the file ourselves: closing any other descriptor
+    of the file cancels every POSIX lock this process holds on it, the other
+    connections' included ("How To Corrupt An SQLite Database File", 2.2.1). Another
+    Casebook then believed itself alone, checkpointed and deleted the WAL under the
+    window's open connections, whose next reads failed ("vtable constructor failed",
+    "database disk image is malformed")."""
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if _code(exc) not in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+            raise
+        conn.close()
+        detail = ("it does not start like an SQLite database"
+                  if _code(exc) == sqlite3.SQLITE_NOTADB else str(exc))
+        raise _corrupt(path, detail, path.parent / "backups") from None
 
 
 def _prepare(conn: StoreConnection, path: Path, backup_dir: Path) -> None:
