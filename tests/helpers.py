@@ -6,6 +6,7 @@ import hashlib
 import sqlite3
 
 import pymupdf
+import pytest
 
 CONTENT_TABLES = ("packs", "pack_history", "blobs", "documents", "media", "pages",
                   "publisher_keys", "annotations", "annotation_history", "outbox",
@@ -31,3 +32,11 @@ def grown(rect: list[float]) -> pymupdf.Rect:
     """Half a point more each side: get_textbox takes characters wholly inside."""
     x0, y0, x1, y1 = rect
     return pymupdf.Rect(x0 - 0.5, y0 - 0.5, x1 + 0.5, y1 + 0.5)
+
+
+def direct_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy named in the environment must not carry requests to 127.0.0.1."""
+    for name in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
