@@ -37,7 +37,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--key", type=Path, required=True, help="the publisher's secret key")
     p.add_argument("--edition", help="publish the edition in SOURCE/editions/EDITION")
     p.add_argument("--folder", type=Path, help="put the pack and catalogue in this folder, "
-                   "which a web server serves at --base-url")
+                   "which a web server serves at --base-url (default: the site's media "
+                   "library, which needs packaging/wordpress/casebook-publishing.php)")
     p.add_argument("--base-url", help="the address --folder is served at")
     p.add_argument("--dry-run", action="store_true", help="show what would change; change "
                    "nothing")
@@ -50,10 +51,10 @@ def cmd_publish(ctx: Context) -> int:
     from desktop_app.core.publish.run import publish
 
     args = ctx.args
-    if not (args.folder and args.base_url):
-        raise CasebookError("Say where the pack and catalogue go: --folder FOLDER --base-url "
-                            "URL (the address a web server serves that folder at).")
-    target = FolderTarget(args.folder, args.base_url)
+    if bool(args.folder) != bool(args.base_url):
+        raise CasebookError("--folder and --base-url go together: the folder, and the address "
+                            "a web server serves it at.")
+    target = FolderTarget(args.folder, args.base_url) if args.folder else None
     password = _password()
     report = publish(args.source, target, load_secret_key(args.key), site_url=args.site,
                      user=args.user, password=password, edition=args.edition,

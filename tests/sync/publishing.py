@@ -4,6 +4,7 @@ pack source with three case studies, and the site's view of Casebook's posts."""
 from __future__ import annotations
 
 import functools
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from desktop_app.core.publish.run import publish
 from tests.sync.wordpress_site import WordPressSite
 
 CASES = ("harbour-app", "library-chat", "roads-live")
+PLUGIN = Path(__file__).resolve().parents[2] / "packaging" / "wordpress" / "casebook-publishing.php"
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -59,11 +61,29 @@ def small_source(root: Path, pack_id: str = "org.example.small", version: str = 
     return root
 
 
-def publish_as_editor(site: WordPressSite, source: Path, folder: Path, base_url: str,
+def publish_as_editor(site: WordPressSite, source: Path, folder: Path | None, base_url: str,
                       key: SecretKey, *, site_url: str | None = None,
                       **options: Any) -> PublishReport:
-    return publish(source, FolderTarget(folder, base_url), key, site_url=site_url or site.url,
+    """Publish as the site's Editor, to ``folder`` (served at ``base_url``) or, with no
+    folder, to the site's media library."""
+    target = FolderTarget(folder, base_url) if folder is not None else None
+    return publish(source, target, key, site_url=site_url or site.url,
                    user=site.editor_user, password=site.editor_password, **options)
+
+
+@contextmanager
+def publishing_plugin(site: WordPressSite) -> Iterator[Path]:
+    """The Casebook publishing plugin on the site; yields the folder its files go to.
+    Afterwards the plugin and the files are gone again (``reset()`` restores only the
+    database), so each test starts with an empty media folder."""
+    plugin = site.state / "wp-content" / "mu-plugins" / PLUGIN.name
+    uploads = site.state / "wp-content" / "uploads" / "casebook"
+    shutil.copyfile(PLUGIN, plugin)
+    try:
+        yield uploads
+    finally:
+        plugin.unlink(missing_ok=True)
+        shutil.rmtree(uploads, ignore_errors=True)
 
 
 def casebook_posts(site: WordPressSite, status: str = "publish,draft,trash"

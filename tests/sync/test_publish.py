@@ -6,13 +6,16 @@ it uses for any catalogue."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import shutil
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from desktop_app import cli
@@ -26,6 +29,7 @@ from tests.sync.publishing import (
     CASES,
     casebook_posts,
     publish_as_editor,
+    publishing_plugin,
     served_folder,
     small_source,
 )
@@ -60,23 +64,27 @@ def sample_key() -> SecretKey:
 
 @dataclass
 class Publisher:
-    """One publisher's source folder and web folder, published to the test site."""
+    """One publisher's source, published to the test site and to ``folder`` (served at
+    ``base_url``) or, when ``folder`` is None, to the site's media library."""
 
     site: WordPressSite
     source: Path
-    folder: Path
+    folder: Path | None
     base_url: str
     key: SecretKey
+    uploads: Path | None = None  # the media library's Casebook folder on the site's disk
 
     def publish(self, **options) -> PublishReport:
         return publish_as_editor(self.site, self.source, self.folder, self.base_url, self.key,
                                  **options)
 
     def check(self, **options) -> dict[str, int]:
-        return assert_consistent(self.site, self.folder, self.base_url, self.key, **options)
+        return assert_consistent(self.site, self.base_url, self.key, **options)
 
     def files(self) -> dict[str, bytes]:
-        return {path.name: path.read_bytes() for path in self.folder.iterdir()}
+        where = self.folder or self.uploads
+        assert where is not None
+        return {path.name: path.read_bytes() for path in where.glob("*")} if where.is_dir() else {}
 
     def set_version(self, version: str) -> None:
         toml = self.source / "pack.toml"
@@ -86,17 +94,32 @@ class Publisher:
 
 @pytest.fixture
 def small(site, web, tmp_path: Path, publisher_key: SecretKey) -> Publisher:
-    """The small three-case source, not published yet."""
+    """The small three-case source for a served folder, not published yet."""
     folder, base_url = web
     return Publisher(site, small_source(tmp_path / "src"), folder, base_url, publisher_key)
 
 
-def manifest_of(pack: Path) -> dict:
-    with zipfile.ZipFile(pack) as zf:
+@pytest.fixture
+def small_media(site, tmp_path: Path, publisher_key: SecretKey) -> Iterator[Publisher]:
+    """The small source for the site's media library (the publishing plugin installed)."""
+    with publishing_plugin(site) as uploads:
+        yield Publisher(site, small_source(tmp_path / "src"), None,
+                        f"{site.url}/wp-content/uploads/casebook/", publisher_key, uploads)
+
+
+def download(url: str) -> bytes:
+    with httpx.Client(trust_env=False) as client:
+        answer = client.get(url)
+    assert answer.status_code == 200, url
+    return answer.content
+
+
+def manifest_of(pack: bytes) -> dict:
+    with zipfile.ZipFile(io.BytesIO(pack)) as zf:
         return json.loads(zf.read("manifest.json"))
 
 
-def assert_consistent(site, folder: Path, base_url: str, key: SecretKey, cases=CASES,
+def assert_consistent(site, base_url: str, key: SecretKey, cases=CASES,
                       site_url: str | None = None) -> dict[str, int]:
     """What a reader would check: the signed catalogue offers a file that is there with
     its sha256; the pack names the site and one live, open post per case study; each post
@@ -104,12 +127,12 @@ def assert_consistent(site, folder: Path, base_url: str, key: SecretKey, cases=C
     catalogue = fetch_catalogue(base_url + "catalogue.json", {key.public.key_id: key.public})
     assert catalogue.signed_by == key.name
     (entry,) = catalogue.packs
-    pack = folder / entry.url.rsplit("/", 1)[-1]
-    assert hashlib.sha256(pack.read_bytes()).hexdigest() == entry.sha256
-    assert pack.stat().st_size == entry.size
+    pack = download(entry.url)
+    assert hashlib.sha256(pack).hexdigest() == entry.sha256 and len(pack) == entry.size
     manifest = manifest_of(pack)
     assert str(manifest["version"]) == str(entry.version)
     assert manifest["site"] == {"kind": "wordpress", "url": site_url or site.url}
+    assert manifest["catalogue"] == base_url + "catalogue.json"
     posts = {doc["id"]: doc["post"] for doc in manifest["documents"] if "post" in doc}
     assert sorted(posts) == sorted(cases)
     on_site = casebook_posts(site)
@@ -130,10 +153,11 @@ def test_publishing_the_sample_makes_three_posts_and_a_catalogue_then_changes_no
     folder, base_url = web
     report = publish_as_editor(site, sample, folder, base_url, sample_key)
     assert [step.kind for step in report.changes] == ["created"] * 3 + ["uploaded", "wrote"]
-    posts = assert_consistent(site, folder, base_url, sample_key, SAMPLE_CASES)
+    posts = assert_consistent(site, base_url, sample_key, SAMPLE_CASES)
     titles = {p["id"]: p["title"] for p in casebook_posts(site)}
     assert titles[posts["kent-digital-technology"]].startswith("Kent County Council")
-    manifest = manifest_of(folder / "org.casebook.sample.local-by-social-1.0.0.cbpack")
+    manifest = manifest_of((folder / "org.casebook.sample.local-by-social-1.0.0.cbpack"
+                            ).read_bytes())
     assert manifest["site"] == {"kind": "wordpress", "url": site.url}
     assert manifest["catalogue"] == base_url + "catalogue.json"
     guide = next(doc for doc in manifest["documents"] if doc["id"] == "guide")
@@ -253,17 +277,84 @@ def test_a_connection_dropped_at_any_step_is_completed_by_publishing_again(
     small.check(site_url=fault_proxy.url)
 
 
-def test_a_drop_while_a_new_edition_updates_the_posts_is_completed(
-        site, fault_proxy, small) -> None:
-    small.publish(site_url=fault_proxy.url)
-    first = small.check(site_url=fault_proxy.url)
-    small.set_version("1.1.0")
-    fault_proxy.next("drop_after_forward", match=POSTS, skip=1)
-    with pytest.raises(PublishError, match="publish again"):
-        small.publish(site_url=fault_proxy.url)
-    catalogue = json.loads(small.files()["catalogue.json"])
-    assert [p["version"] for p in catalogue["packs"]] == ["1.0.0"]  # still the old offer
+# --- the site's media library --------------------------------------------------------------
 
-    small.publish(site_url=fault_proxy.url)
-    assert small.check(site_url=fault_proxy.url) == first
-    assert all("Small pack 1.1.0" in p["content"] for p in casebook_posts(site))
+MEDIA = "POST /wp-json/wp/v2/media"
+
+
+def attachments(site) -> list[str]:
+    """The media library's files, by address (one each, or there is a duplicate)."""
+    code, _, items = site.rest("GET", "/wp/v2/media", query={"per_page": 100,
+                                                             "context": "edit"})
+    assert code == 200, items
+    return sorted(item["source_url"] for item in items)
+
+
+def test_the_media_library_takes_the_pack_and_catalogue_at_fixed_addresses(
+        site, small_media) -> None:
+    report = small_media.publish()
+    assert [step.kind for step in report.changes] == ["created"] * 3 + ["uploaded", "wrote"]
+    first = small_media.check()
+    base = small_media.base_url
+    assert attachments(site) == [base + "catalogue.json", base + "catalogue.json.sig",
+                                 base + "org.example.small-1.0.0.cbpack"]
+    before = [line for line in site.request_log() if " GET " not in line]
+    assert small_media.publish().changes == []
+    assert [line for line in site.request_log() if " GET " not in line] == before
+
+    small_media.set_version("1.1.0")
+    small_media.publish()
+    assert small_media.check() == first  # same posts; the catalogue at the same address
+    assert attachments(site) == [base + "catalogue.json", base + "catalogue.json.sig",
+                                 base + "org.example.small-1.0.0.cbpack",
+                                 base + "org.example.small-1.1.0.cbpack"]
+
+
+def test_a_site_without_the_publishing_plugin_is_told_so_before_anything_changes(
+        site, tmp_path, publisher_key) -> None:
+    source = small_source(tmp_path / "src")
+    with pytest.raises(PublishError, match="install the Casebook publishing plugin"):
+        publish_as_editor(site, source, None, "", publisher_key)
+    assert casebook_posts(site) == [] and attachments(site) == []
+
+
+@pytest.mark.parametrize(("fault", "match", "skip"), [
+    ("drop_after_forward", MEDIA, 0),  # the pack landed; its answer is lost
+    ("reset_after_forward", MEDIA, 1),  # the catalogue landed, the connection reset
+    ("drop_before_forward", MEDIA, 2),  # the signature never reached the site
+    ("drop_before_forward", "GET /wp-json/casebook/v1/uploads", 0),
+])
+def test_a_drop_while_uploading_to_the_media_library_is_completed_by_publishing_again(
+        site, fault_proxy, small_media, fault, match, skip) -> None:
+    fault_proxy.next(fault, match=match, skip=skip)
+    with pytest.raises(PublishError, match="publish again"):
+        small_media.publish(site_url=fault_proxy.url)
+    assert fault_proxy.dropped == 1
+    small_media.publish(site_url=fault_proxy.url)
+    small_media.check(site_url=fault_proxy.url)
+    base = small_media.base_url
+    assert attachments(site) == [base + "catalogue.json", base + "catalogue.json.sig",
+                                 base + "org.example.small-1.0.0.cbpack"]
+
+
+@pytest.mark.parametrize(("publisher", "match"), [
+    ("small", POSTS),  # the second post's update: the answer lost
+    ("small_media", MEDIA),  # the new catalogue, after the old one was deleted: the same
+])
+def test_a_drop_while_a_new_edition_is_published_is_completed_by_publishing_again(
+        site, fault_proxy, request, publisher, match) -> None:
+    publisher = request.getfixturevalue(publisher)
+    publisher.publish(site_url=fault_proxy.url)
+    first = publisher.check(site_url=fault_proxy.url)
+    publisher.set_version("1.1.0")
+    fault_proxy.next("drop_after_forward", match=match, skip=1)
+    with pytest.raises(PublishError, match="publish again"):
+        publisher.publish(site_url=fault_proxy.url)
+    files = publisher.files()
+    offered = json.loads(files.get("catalogue.json", b'{"packs": []}'))["packs"]
+    for entry in offered:  # whatever is offered meanwhile is there
+        assert hashlib.sha256(files[entry["url"]]).hexdigest() == entry["sha256"]
+
+    publisher.publish(site_url=fault_proxy.url)
+    assert publisher.check(site_url=fault_proxy.url) == first
+    assert all("Small pack 1.1.0" in post["content"] for post in casebook_posts(site))

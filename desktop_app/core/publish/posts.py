@@ -106,7 +106,7 @@ class PostsSite:
     def check_sign_in(self) -> str:
         """The publisher's display name. ``/users/me`` is the only honest check: with a
         wrong or revoked password WordPress answers public requests as to anyone."""
-        answer = self._request("GET", "/wp/v2/users/me", "check the sign-in",
+        answer = self.request("GET", "/wp/v2/users/me", "check the sign-in",
                                params={"context": "edit"})
         data = _json(answer)
         capabilities = data.get("capabilities") or {}
@@ -119,11 +119,11 @@ class PostsSite:
     def find(self, draft: PostDraft, known_id: int | None) -> SitePost | None:
         """Our post for this case study: by the recorded id, else by its marker."""
         if known_id is not None:
-            answer = self._request("GET", f"/wp/v2/posts/{known_id}", "look up a post",
+            answer = self.request("GET", f"/wp/v2/posts/{known_id}", "look up a post",
                                    params={"context": "edit"}, missing_ok=True)
             if answer is not None:
                 return _post(_json(answer))
-        answer = self._request("GET", "/wp/v2/posts", "look for a post", params={
+        answer = self.request("GET", "/wp/v2/posts", "look for a post", params={
             "search": draft.marker, "status": _ANY_STATUS, "context": "edit",
             "per_page": 100, "orderby": "id", "order": "asc"})
         data = answer.json() if _is_json(answer) else []
@@ -134,12 +134,12 @@ class PostsSite:
         return None
 
     def create(self, draft: PostDraft) -> SitePost:
-        answer = self._request("POST", "/wp/v2/posts", f"create the post {draft.title!r}",
+        answer = self.request("POST", "/wp/v2/posts", f"create the post {draft.title!r}",
                                json=_body(draft))
         return self._created(answer, draft)
 
     def update(self, post_id: int, draft: PostDraft) -> SitePost:
-        answer = self._request("POST", f"/wp/v2/posts/{post_id}",
+        answer = self.request("POST", f"/wp/v2/posts/{post_id}",
                                f"update post {post_id} ({draft.title!r})", json=_body(draft))
         return self._created(answer, draft)
 
@@ -150,7 +150,7 @@ class PostsSite:
                                "something that is not a post; publish again to check it.")
         return post
 
-    def _request(self, method: str, route: str, doing: str, *, missing_ok: bool = False,
+    def request(self, method: str, route: str, doing: str, *, missing_ok: bool = False,
                  **kwargs: Any) -> Any:
         try:
             answer = self.client.request(method, f"{self.site_url}/wp-json{route}", **kwargs)

@@ -9,7 +9,6 @@ completed by the next; each step first asks whether it is already done.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
@@ -17,21 +16,21 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from desktop_app.core.net import make_client
 from desktop_app.core.packs.builder import build_pack, source_folder
 from desktop_app.core.packs.catalogue import (
     CATALOGUE_FORMAT,
     CATALOGUE_NAME,
     SIGNATURE_SUFFIX,
+    CatalogueError,
     build_catalogue,
+    check_catalogue_signature,
     sign_catalogue,
 )
 from desktop_app.core.packs.signing import SecretKey
 from desktop_app.core.packs.version import PackVersion
 from desktop_app.core.publish.lock import Published, PublishLock, SiteRecord
+from desktop_app.core.publish.media import MediaTarget
 from desktop_app.core.publish.plan import PublishError, PublishReport
 from desktop_app.core.publish.posts import (
     ClientFactory,
@@ -57,71 +56,105 @@ class Target(Protocol):
     def put(self, name: str, data: bytes, media_type: str) -> str: ...
 
 
-def publish(source: Path, target: Target, key: SecretKey, *, site_url: str, user: str,
+def publish(source: Path, target: Target | None, key: SecretKey, *, site_url: str, user: str,
             password: str, edition: str | None = None, dry_run: bool = False,
             client_factory: ClientFactory = make_client,
             today: dt.date | None = None) -> PublishReport:
-    """Publish the pack in ``source`` (its ``edition``, if given) to ``site_url`` and
-    ``target``. Raises :class:`PublishError`; everything done before it is kept."""
+    """Publish the pack in ``source`` (its ``edition``, if given) to ``site_url``, and the
+    pack and catalogue to ``target`` (None: the site's media library). Raises
+    :class:`PublishError`; everything done before it is kept."""
     site_url = site_url.rstrip("/")
     config = source_folder(source, edition).config()
-    pack_id, pack_title = str(config["id"]), str(config["title"])
     version = PackVersion.parse(str(config["version"]))
-    report = PublishReport(dry_run, pack_id, str(version))
-    lock = PublishLock.load(source)
-    record = lock.site(site_url)
-    name = f"{pack_id}-{version}.cbpack"
-    report.pack_url = target.url_of(name)
-    report.catalogue_url = target.url_of(CATALOGUE_NAME)
-    current = _read_catalogue(target)
-    _refuse_older(current, pack_id, version, record)
-    overrides = {"site": {"kind": "wordpress", "url": site_url},
-                 "catalogue": report.catalogue_url}
-    cases = [doc for doc in config.get("documents", []) if doc.get("kind") == "case-study"]
-
-    published = record.published
-    same_version = published is not None and published.version == str(version)
-    # Built once before the site is touched: sources that do not make a pack stop here,
-    # not after the posts were made.
-    trial = _trial_build(source, edition, key, overrides, _posts(
-        config, published.posts if published and same_version else record.posts, site_url))
-    if published and same_version and trial != published.sha256:
-        raise PublishError(
-            f"{version} is already published, and the sources now make a different pack. "
-            "Readers refuse a version whose contents changed: give this edition a new "
-            "version in pack.toml (or editions/<version>/pack.toml). Nothing was changed.")
     with PostsSite(site_url, user, password, client_factory=client_factory) as site:
-        site.check_sign_in()
-        for doc in cases:
-            summary = doc.get("summary") or summary_of(
-                source_folder(source, edition).path(doc["source"]).read_text(encoding="utf-8"))
-            draft = post_draft(pack_id, doc["id"], doc["title"], summary, pack_title,
-                               str(version), report.pack_url)
-            _sync_post(site, draft, doc["id"], record, lock, report)
+        site.check_sign_in()  # first: a revoked password changes nothing
+        job = _Job(source, edition, key, config, version, site,
+                   target if target is not None else MediaTarget(site), dry_run)
+        job.check()
+        for doc in job.cases:
+            _sync_post(site, job.draft(doc), doc["id"], job.record, job.lock, job.report)
+        if dry_run:
+            return _plan_rest(job.report, job.target, job.name, job.current, job.record)
+        job.put_pack_and_catalogue(today or dt.date.today())
+    return job.report
 
-    if dry_run:
-        return _plan_rest(report, target, name, current, record)
-    with tempfile.TemporaryDirectory(prefix="casebook-publish-") as build_dir:
-        pack = build_pack(source, Path(build_dir), edition=edition, key=key,
-                          overrides=overrides, posts=_posts(config, record.posts, site_url))
-        data = pack.read_bytes()
-        sha256 = hashlib.sha256(data).hexdigest()
-        if published and same_version and published.sha256 != sha256:
-            report.add("rebuilt", name, "a post was made again, so the pack names its new id; "
-                       "readers who installed this version before keep the old one until the "
-                       "next edition")
-        if target.has(name, sha256):
-            report.add("unchanged", name, "already there")
-        else:
-            target.put(name, data, PACK_TYPE)
-            report.add("uploaded", name, f"{len(data):,} bytes, to {report.pack_url}")
-        entry = json.loads(build_catalogue([pack], str(config["publisher"]),
-                                           today or dt.date.today()))["packs"][0]
-    entry["url"] = name if target.kind == "folder" else report.pack_url
-    _write_catalogue(target, current, entry, str(config["publisher"]), key, today, report)
-    record.published = Published(str(version), sha256, name, dict(record.posts))
-    lock.save()
-    return report
+
+class _Job:
+    """One run's facts: the pack, where it goes, and what the lock says is there."""
+
+    def __init__(self, source: Path, edition: str | None, key: SecretKey,
+                 config: dict[str, Any], version: PackVersion, site: PostsSite,
+                 target: Target, dry_run: bool) -> None:
+        self.source, self.edition, self.key, self.config = source, edition, key, config
+        self.version, self.site, self.target = version, site, target
+        self.pack_id = str(config["id"])
+        self.report = PublishReport(dry_run, self.pack_id, str(version))
+        self.lock = PublishLock.load(source)
+        self.record = self.lock.site(site.site_url)
+        self.name = f"{self.pack_id}-{version}.cbpack"
+        self.report.pack_url = target.url_of(self.name)
+        self.report.catalogue_url = target.url_of(CATALOGUE_NAME)
+        self.overrides = {"site": {"kind": "wordpress", "url": site.site_url},
+                          "catalogue": self.report.catalogue_url}
+        self.cases = [doc for doc in config.get("documents", [])
+                      if doc.get("kind") == "case-study"]
+        published = self.record.published
+        self.same_version = published is not None and published.version == str(version)
+        self.current: dict[str, Any] | None = None
+
+    def check(self) -> None:
+        """Refusals, before anything on the site or in the target changes."""
+        self.current = _read_catalogue(self.target)
+        _refuse_older(self.current, self.pack_id, self.version, self.record)
+        published = self.record.published
+        # Built once first: sources that do not make a pack stop here, not after the
+        # posts were made.
+        trial = self.build_sha(published.posts if published and self.same_version
+                               else self.record.posts)
+        if published and self.same_version and trial != published.sha256:
+            raise PublishError(
+                f"{self.version} is already published, and the sources now make a different "
+                "pack. Readers refuse a version whose contents changed: give this edition a "
+                "new version in pack.toml (or editions/<version>/pack.toml). Nothing was "
+                "changed.")
+
+    def draft(self, doc: dict[str, Any]) -> PostDraft:
+        summary = doc.get("summary") or summary_of(source_folder(
+            self.source, self.edition).path(doc["source"]).read_text(encoding="utf-8"))
+        return post_draft(self.pack_id, doc["id"], doc["title"], summary,
+                          str(self.config["title"]), str(self.version), self.report.pack_url)
+
+    def build(self, build_dir: Path, posts: dict[str, int]) -> Path:
+        return build_pack(self.source, build_dir, edition=self.edition, key=self.key,
+                          overrides=self.overrides,
+                          posts=_posts(self.config, posts, self.site.site_url))
+
+    def build_sha(self, posts: dict[str, int]) -> str:
+        with tempfile.TemporaryDirectory(prefix="casebook-publish-") as build_dir:
+            return hashlib.sha256(self.build(Path(build_dir), posts).read_bytes()).hexdigest()
+
+    def put_pack_and_catalogue(self, today: dt.date) -> None:
+        report, published = self.report, self.record.published
+        with tempfile.TemporaryDirectory(prefix="casebook-publish-") as build_dir:
+            pack = self.build(Path(build_dir), self.record.posts)
+            data = pack.read_bytes()
+            sha256 = hashlib.sha256(data).hexdigest()
+            if published and self.same_version and published.sha256 != sha256:
+                report.add("rebuilt", self.name, "a post was made again, so the pack names "
+                           "its new id; readers who installed this version before keep the "
+                           "old one until the next edition")
+            if self.target.has(self.name, sha256):
+                report.add("unchanged", self.name, "already there")
+            else:
+                self.target.put(self.name, data, PACK_TYPE)
+                report.add("uploaded", self.name, f"{len(data):,} bytes, to {report.pack_url}")
+            entry = json.loads(build_catalogue([pack], str(self.config["publisher"]),
+                                               today))["packs"][0]
+        _write_catalogue(self.target, self.current, entry, str(self.config["publisher"]),
+                         self.key, today, report)
+        self.record.published = Published(str(self.version), sha256, self.name,
+                                          dict(self.record.posts))
+        self.lock.save()
 
 
 def _sync_post(site: PostsSite, draft: PostDraft, doc_id: str, record: SiteRecord,
@@ -165,15 +198,6 @@ def _posts(config: dict[str, Any], managed: dict[str, int], site_url: str
     return posts
 
 
-def _trial_build(source: Path, edition: str | None, key: SecretKey, overrides: dict[str, Any],
-                 posts: dict[str, int | None]) -> str:
-    """The sha256 of the pack these sources make with these post ids."""
-    with tempfile.TemporaryDirectory(prefix="casebook-publish-") as build_dir:
-        pack = build_pack(source, Path(build_dir), edition=edition, key=key,
-                          overrides=overrides, posts=posts)
-        return hashlib.sha256(pack.read_bytes()).hexdigest()
-
-
 def _read_catalogue(target: Target) -> dict[str, Any] | None:
     data = target.read(CATALOGUE_NAME)
     if data is None:
@@ -212,17 +236,18 @@ def _new_packs(current: dict[str, Any] | None, entry: dict[str, Any]) -> list[di
 
 def _signature_holds(target: Target, data: bytes, key: SecretKey) -> bool:
     signature = target.read(CATALOGUE_NAME + SIGNATURE_SUFFIX)
-    try:
-        body = json.loads(signature or b"")
-        Ed25519PublicKey.from_public_bytes(key.public.raw).verify(
-            base64.b64decode(body["signature"]), data)
-    except (ValueError, KeyError, TypeError, InvalidSignature):
+    if signature is None:
         return False
-    return body.get("key_id") == key.public.key_id
+    try:
+        signer = check_catalogue_signature(data, signature, CATALOGUE_NAME,
+                                           {key.public.key_id: key.public})
+    except CatalogueError:
+        return False
+    return signer is not None
 
 
 def _write_catalogue(target: Target, current: dict[str, Any] | None, entry: dict[str, Any],
-                     publisher: str, key: SecretKey, today: dt.date | None,
+                     publisher: str, key: SecretKey, today: dt.date,
                      report: PublishReport) -> None:
     packs = _new_packs(current, entry)
     if (current is not None and current.get("packs") == packs
@@ -231,11 +256,8 @@ def _write_catalogue(target: Target, current: dict[str, Any] | None, entry: dict
         report.add("unchanged", CATALOGUE_NAME, f"{len(packs)} pack(s), signed")
         return
     raw = {"format": CATALOGUE_FORMAT, "publisher": publisher,
-           "generated": (today or dt.date.today()).isoformat(), "packs": packs}
+           "generated": today.isoformat(), "packs": packs}
     data = (json.dumps(raw, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    if report.dry_run:
-        report.add("wrote", CATALOGUE_NAME, f"offering {entry['id']} {entry['version']}")
-        return
     # Two files cannot change at once: a reader who reads between the two writes finds
     # a signature that does not match, and ignores the catalogue until the next check.
     target.put(CATALOGUE_NAME, data, CATALOGUE_TYPE)
@@ -250,7 +272,7 @@ def _plan_rest(report: PublishReport, target: Target, name: str,
     published = record.published
     same = published is not None and published.version == report.version
     new_posts = any(step.kind == "created" for step in report.steps)
-    if same and not new_posts and target.read(name) is not None:
+    if same and published and not new_posts and target.has(name, published.sha256):
         report.add("unchanged", name, "already there")
         offered = [item for item in (current or {}).get("packs", [])
                    if isinstance(item, dict) and item.get("id") == report.pack_id
