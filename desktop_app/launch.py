@@ -20,6 +20,7 @@ from typing import NamedTuple
 COMMANDS = frozenset({
     "demo", "pack", "keys", "docs", "search", "notes", "store", "library",
     "site", "comment", "outbox", "sync", "comments", "doctor", "updates", "publish",
+    "catalogue",
 })
 
 

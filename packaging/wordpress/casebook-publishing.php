@@ -1,9 +1,10 @@
 <?php
 /*
  * Plugin Name: Casebook publishing
- * Description: Lets `casebook publish` put content packs (.cbpack) and their signed
- *              catalogue (catalogue.json, catalogue.json.sig) in the media library, at
- *              fixed addresses under uploads/casebook/ that readers' Casebook can check.
+ * Description: Lets `casebook publish` put content packs (.cbpack), their signed
+ *              catalogue (catalogue.json, catalogue.json.sig), its link file (.cbcat) and
+ *              the publisher's public key (.pub) in the media library, at fixed
+ *              addresses under uploads/casebook/ that readers' Casebook can check.
  * Version: 1
  *
  * Stock WordPress refuses these file types, files uploads by month (so the catalogue's
@@ -18,7 +19,8 @@ if (!defined('ABSPATH')) {
 }
 
 function casebook_publishing_is_ours($name) {
-    return (bool) preg_match('/^[A-Za-z0-9][A-Za-z0-9._-]*\.(cbpack|json|sig)$/', (string) $name);
+    return (bool) preg_match('/^[A-Za-z0-9][A-Za-z0-9._-]*\.(cbpack|cbcat|json|sig|pub)$/',
+                             (string) $name);
 }
 
 function casebook_publishing_allowed() {
@@ -26,12 +28,15 @@ function casebook_publishing_allowed() {
 }
 
 // The file types. fileinfo reads a pack as application/zip, which WordPress lets pass
-// for an application/* type; a catalogue and its signature read as application/json.
+// for an application/* type; the catalogue, its signature, the link file (.cbcat) and
+// the publisher's public key (.pub) are JSON.
 add_filter('upload_mimes', function ($mimes) {
     if (casebook_publishing_allowed()) {
         $mimes['cbpack'] = 'application/vnd.casebook.pack+zip';
         $mimes['json'] = 'application/json';
         $mimes['sig'] = 'application/json';
+        $mimes['cbcat'] = 'application/json';
+        $mimes['pub'] = 'application/json';
     }
     return $mimes;
 });

@@ -87,6 +87,7 @@ class CatalogueEntry:
     size: int
     sha256: str
     min_casebook: PackVersion | None = None
+    date: str | None = None  # the pack's own date (YYYY-MM-DD), when the catalogue says
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class Catalogue:
     packs: tuple[CatalogueEntry, ...]
     # The trusted publisher key's name when the catalogue carried a good signature.
     signed_by: str | None = None
+    # The key id its signature names, trusted or not (None: not signed).
+    key_id: str | None = None
 
     def entries_for(self, pack_id: str) -> list[CatalogueEntry]:
         return [entry for entry in self.packs if entry.id == pack_id]
@@ -219,8 +222,11 @@ def _entry(item: Any, where: str, base: str) -> CatalogueEntry:
         except ValueError:
             raise CatalogueError(f"{where}: 'min_casebook' {minimum_text!r} is not a version "
                                  "like 1.2.0.") from None
+    date = item.get("date")
+    if not (isinstance(date, str) and _DATE.fullmatch(date)):
+        date = None  # optional, and only shown: anything else is left out
     return CatalogueEntry(pack_id, version, _text(item, "title", where), address, size, digest,
-                          minimum)
+                          minimum, date)
 
 
 def _text(obj: dict[str, Any], key: str, where: str) -> str:
@@ -244,6 +250,16 @@ def sign_catalogue(data: bytes, secret: SecretKey) -> bytes:
     body = {"type": SIGNATURE_TYPE, "algorithm": "ed25519", "key_id": secret.public.key_id,
             "signature": base64.b64encode(signature).decode("ascii")}
     return json.dumps(body, indent=2).encode("utf-8") + b"\n"
+
+
+def signature_key_id(signature_file: bytes) -> str | None:
+    """The key id a catalogue signature names (it was checked, or found unreadable, by
+    :func:`check_catalogue_signature` first)."""
+    try:
+        key_id = json.loads(signature_file.decode("utf-8")).get("key_id")
+    except (ValueError, RecursionError, AttributeError):
+        return None
+    return key_id if isinstance(key_id, str) and re.fullmatch(r"[0-9a-f]{16}", key_id) else None
 
 
 def check_catalogue_signature(data: bytes, signature_file: bytes, url: str,
@@ -309,7 +325,7 @@ def fetch_catalogue(url: str, trusted: dict[str, PublicKey],
         return catalogue
     signer = check_catalogue_signature(data, signature, final, trusted)
     return Catalogue(catalogue.url, catalogue.publisher, catalogue.generated, catalogue.packs,
-                     signer)
+                     signer, signature_key_id(signature))
 
 
 def _get_capped(client: httpx.Client, url: str, limit: int, what: str,
@@ -454,7 +470,8 @@ def build_catalogue(packs: Iterable[Path], publisher: str, generated: dt.date,
             for chunk in iter(lambda handle=handle: handle.read(1024 * 1024), b""):
                 digest.update(chunk)
         entries.append({"id": manifest.id, "version": str(manifest.version),
-                        "title": manifest.title, "url": base_url + path.name,
+                        "title": manifest.title, "date": manifest.date,
+                        "url": base_url + path.name,
                         "size": path.stat().st_size, "sha256": digest.hexdigest()})
     raw = {"format": CATALOGUE_FORMAT, "publisher": publisher,
            "generated": generated.isoformat(), "packs": entries}

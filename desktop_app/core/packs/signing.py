@@ -74,13 +74,18 @@ def write_key_pair(secret: SecretKey, stem: Path) -> tuple[Path, Path]:
     _write_json(secret_path, {"type": SECRET_KEY_TYPE, "name": secret.name,
                               "secret_key": _b64(secret.raw)})
     secret_path.chmod(0o600)
-    _write_json(public_path, public_key_json(secret.public))
+    public_path.write_bytes(public_key_bytes(secret.public))
     return secret_path, public_path
 
 
 def public_key_json(key: PublicKey) -> dict[str, str]:
     return {"type": PUBLIC_KEY_TYPE, "name": key.name, "key_id": key.key_id,
             "public_key": _b64(key.raw)}
+
+
+def public_key_bytes(key: PublicKey) -> bytes:
+    """A ``.pub`` key file's bytes."""
+    return (json.dumps(public_key_json(key), indent=2) + "\n").encode("utf-8")
 
 
 def load_public_key(path: Path) -> PublicKey:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from desktop_app.core.net import make_client
+from desktop_app.core.packs.browse import LINK_SUFFIX, link_file_bytes
 from desktop_app.core.packs.builder import build_pack, source_folder
 from desktop_app.core.packs.catalogue import (
     CATALOGUE_FORMAT,
@@ -27,7 +28,7 @@ from desktop_app.core.packs.catalogue import (
     check_catalogue_signature,
     sign_catalogue,
 )
-from desktop_app.core.packs.signing import SecretKey
+from desktop_app.core.packs.signing import SecretKey, public_key_bytes
 from desktop_app.core.packs.version import PackVersion
 from desktop_app.core.publish.lock import Published, PublishLock, SiteRecord
 from desktop_app.core.publish.media import MediaTarget
@@ -42,6 +43,8 @@ from desktop_app.core.publish.posts import (
 
 PACK_TYPE = "application/vnd.casebook.pack+zip"
 CATALOGUE_TYPE = "application/json"
+LINK_NAME = "catalogue" + LINK_SUFFIX
+KEY_NAME = "publisher.pub"
 
 
 class Target(Protocol):
@@ -150,8 +153,13 @@ class _Job:
                 report.add("uploaded", self.name, f"{len(data):,} bytes, to {report.pack_url}")
             entry = json.loads(build_catalogue([pack], str(self.config["publisher"]),
                                                today))["packs"][0]
-        _write_catalogue(self.target, self.current, entry, str(self.config["publisher"]),
-                         self.key, today, report)
+        publisher = str(self.config["publisher"])
+        _write_catalogue(self.target, self.current, entry, publisher, self.key, today, report)
+        # What the publisher hands out (a link readers open in Casebook), and the key a
+        # reader is shown, with its fingerprint, before trusting it on first use.
+        _put_if_changed(self.target, LINK_NAME,
+                        link_file_bytes(report.catalogue_url, publisher), report)
+        _put_if_changed(self.target, KEY_NAME, public_key_bytes(self.key.public), report)
         self.record.published = Published(str(self.version), sha256, self.name,
                                           dict(self.record.posts))
         self.lock.save()
@@ -264,6 +272,14 @@ def _write_catalogue(target: Target, current: dict[str, Any] | None, entry: dict
     target.put(CATALOGUE_NAME + SIGNATURE_SUFFIX, sign_catalogue(data, key), CATALOGUE_TYPE)
     report.add("wrote", CATALOGUE_NAME, f"offering {entry['id']} {entry['version']}, signed, "
                f"at {report.catalogue_url}")
+
+
+def _put_if_changed(target: Target, name: str, data: bytes, report: PublishReport) -> None:
+    if target.read(name) == data:
+        report.add("unchanged", name)
+        return
+    target.put(name, data, CATALOGUE_TYPE)
+    report.add("wrote", name, target.url_of(name))
 
 
 def _plan_rest(report: PublishReport, target: Target, name: str,
