@@ -14,7 +14,7 @@ from desktop_app.cli_output import (
     print_notes_moved,
     text_progress,
 )
-from desktop_app.cli_updates import _amount, _progress_amount
+from desktop_app.cli_updates import _progress_amount
 from desktop_app.core.packs import browse
 from desktop_app.core.packs.download import downloads_dir
 
@@ -75,7 +75,7 @@ def cmd_catalogue_list(ctx: Context) -> int:
         have = (f" (you have {offered.installed_version})"
                 if offered.state in (browse.UPDATE, browse.NEWER_INSTALLED) else "")
         date = f", {entry.date}" if entry.date else ""
-        print(f"  {entry.title}  {entry.version}{date}, {_amount(entry.size)}  "
+        print(f"  {entry.title}  {entry.version}{date}, {browse.size_words(entry.size)}  "
               f"[{browse.STATE_WORDS[offered.state]}{have}]  {entry.id}")
     if ctx.args.search and not shown:
         print(f"  Nothing matches {ctx.args.search!r}.")

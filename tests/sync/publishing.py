@@ -1,14 +1,12 @@
-"""Pieces the publishing tests share: a web server for the publisher's folder, a small
-pack source with three case studies, and the site's view of Casebook's posts."""
+"""Pieces the publishing tests share: a small pack source with three case studies,
+publishing it, the publishing plugin on the test site, and the site's view of
+Casebook's posts."""
 
 from __future__ import annotations
 
-import functools
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +18,6 @@ from tests.sync.wordpress_site import WordPressSite
 
 CASES = ("harbour-app", "library-chat", "roads-live")
 PLUGIN = Path(__file__).resolve().parents[2] / "packaging" / "wordpress" / "casebook-publishing.php"
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def served_folder(folder: Path) -> Iterator[str]:
-    """Serve ``folder`` as any static web server would; yields its address (ends in /)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                functools.partial(_Quiet, directory=str(folder)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 def small_source(root: Path, pack_id: str = "org.example.small", version: str = "1.0.0"

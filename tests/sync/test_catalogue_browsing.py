@@ -22,9 +22,9 @@ from desktop_app.core.packs import browse
 from desktop_app.core.packs.catalogue import CatalogueError
 from desktop_app.core.packs.signing import load_secret_key
 from desktop_app.sample import BUNDLED_KEYS, SAMPLE_KEY, SAMPLE_SOURCE
-from tests.helpers import direct_connections
+from tests.helpers import direct_connections, served_folder
 from tests.sync.library import markers, sessions, sign_in, use_file_keyring
-from tests.sync.publishing import publish_as_editor, served_folder
+from tests.sync.publishing import publish_as_editor
 
 SAMPLE = "org.casebook.sample.local-by-social"
 # In the sample guide; edition 1.1.0 moves its section up the chapter.

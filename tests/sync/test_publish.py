@@ -24,13 +24,12 @@ from desktop_app.core.packs.signing import SecretKey, load_secret_key, write_key
 from desktop_app.core.publish.lock import LOCK_NAME
 from desktop_app.core.publish.plan import PublishError, PublishReport, PublishSignInError
 from desktop_app.sample import SAMPLE_KEY, SAMPLE_SOURCE
-from tests.helpers import direct_connections
+from tests.helpers import direct_connections, served_folder
 from tests.sync.publishing import (
     CASES,
     casebook_posts,
     publish_as_editor,
     publishing_plugin,
-    served_folder,
     small_source,
 )
 from tests.sync.wordpress_site import WordPressSite

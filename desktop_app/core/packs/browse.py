@@ -31,6 +31,7 @@ from desktop_app.core.packs.catalogue import (
     ClientFactory,
     UpdateOffer,
     fetch_catalogue,
+    read_only_store,
 )
 from desktop_app.core.packs.download import install_update
 from desktop_app.core.packs.install import InstallResult
@@ -95,6 +96,11 @@ class CatalogueListing:
                 "generated": self.catalogue.generated.isoformat(),
                 "signed_by": self.catalogue.signed_by, "key_id": self.catalogue.key_id,
                 "packs": [offered.as_json() for offered in self.packs]}
+
+
+def size_words(size: int) -> str:
+    return (f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024
+            else f"{max(1, round(size / 1024))} KB")
 
 
 def catalogue_address(text: str) -> str:
@@ -174,6 +180,13 @@ def browse(conn: sqlite3.Connection, address: str,
                      UPDATE if have_version < entry.version else NEWER_INSTALLED)
         offered.append(OfferedPack(entry, have, state))
     return CatalogueListing(catalogue, tuple(offered))
+
+
+def browse_in(store_file: Path, address: str,
+              client_factory: ClientFactory = make_client) -> CatalogueListing:
+    """:func:`browse` on a read-only connection of its own (for a worker thread)."""
+    with read_only_store(store_file) as conn:
+        return browse(conn, address, client_factory)
 
 
 def install_offered(conn: sqlite3.Connection, listing: CatalogueListing, pack_id: str,

@@ -28,7 +28,8 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -423,12 +424,19 @@ def check_updates_in(store_file: Path, client_factory: ClientFactory = make_clie
     (a connection belongs to the thread that opened it)."""
     if not store_file.is_file():
         return UpdateCheck()
+    with read_only_store(store_file) as conn:
+        return check_updates(conn, client_factory)
+
+
+@contextmanager
+def read_only_store(store_file: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection of its own, for a worker thread."""
     conn = sqlite3.connect(store_file.resolve().as_uri() + "?mode=ro", uri=True,
                            isolation_level=None, timeout=5.0)
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA query_only = ON")
-        return check_updates(conn, client_factory)
+        yield conn
     finally:
         conn.close()
 
