@@ -15,7 +15,8 @@ from desktop_app.cli_output import (
     text_progress,
 )
 from desktop_app.cli_updates import _progress_amount
-from desktop_app.core.packs import browse
+from desktop_app.core.errors import CasebookError
+from desktop_app.core.packs import browse, first_use
 from desktop_app.core.packs.download import downloads_dir
 
 if TYPE_CHECKING:
@@ -35,6 +36,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--search", default="", help="only packs whose title or id has these words")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_catalogue_list)
+
+    p = actions.add_parser("trust", help="trust (or --refuse) the key a catalogue is signed "
+                           "with, after comparing its fingerprint with the publisher's")
+    p.add_argument("address", help=_ADDRESS_HELP)
+    p.add_argument("--refuse", action="store_true", help="do not trust it, and stop asking")
+    p.set_defaults(handler=cmd_catalogue_trust)
 
     p = actions.add_parser("install", help="download a pack the catalogue offers and install "
                            "it (checked exactly as a file import is)")
@@ -79,6 +86,33 @@ def cmd_catalogue_list(ctx: Context) -> int:
               f"[{browse.STATE_WORDS[offered.state]}{have}]  {entry.id}")
     if ctx.args.search and not shown:
         print(f"  Nothing matches {ctx.args.search!r}.")
+    question = first_use.key_question(ctx.conn, listing)
+    if question is not None:
+        print(f"\n{question.words}\nTo trust it: casebook catalogue trust {ctx.args.address}"
+              f"\n(or say no, and stop being asked: casebook catalogue trust "
+              f"{ctx.args.address} --refuse)")
+    return 0
+
+
+def cmd_catalogue_trust(ctx: Context) -> int:
+    listing = browse.browse(ctx.conn, ctx.args.address)
+    catalogue = listing.catalogue
+    if catalogue.signed_by:
+        print(f"The catalogue is signed by {catalogue.signed_by}, whom you trust already.")
+        return 0
+    first_use.forget_refusal(ctx.conn, catalogue.key_id or "")  # asked on purpose now
+    question = first_use.key_question(ctx.conn, listing)
+    if question is None:
+        why = ("not signed" if not catalogue.key_id else "signed, but its publisher's key is "
+               f"not published beside it ({first_use.KEY_NAME})")
+        raise CasebookError(f"The catalogue {catalogue.url} is {why}; there is no key to "
+                            "trust.")
+    print(question.words)
+    first_use.answer(ctx.conn, question, trust=not ctx.args.refuse)
+    print(f"Not trusting {question.key.key_id}; you will not be asked again."
+          if ctx.args.refuse else
+          f"Now trusting {question.key.name} ({question.key.key_id}); casebook keys remove "
+          f"{question.key.key_id} undoes it.")
     return 0
 
 

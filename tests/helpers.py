@@ -68,3 +68,19 @@ def served_folder(folder: Path) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+def write_catalogue(folder: Path, packs: list[Path], publisher: str, key: Any) -> None:
+    """A publisher's folder as ``casebook publish`` leaves it: the packs, a catalogue
+    signed with ``key`` (a SecretKey) and the public key beside it."""
+    import datetime as dt
+
+    from desktop_app.core.packs.catalogue import build_catalogue, sign_catalogue
+    from desktop_app.core.packs.signing import public_key_bytes
+
+    for pack in packs:
+        (folder / pack.name).write_bytes(pack.read_bytes())
+    data = build_catalogue(packs, publisher, dt.date(2026, 12, 1))
+    (folder / "catalogue.json").write_bytes(data)
+    (folder / "catalogue.json.sig").write_bytes(sign_catalogue(data, key))
+    (folder / "publisher.pub").write_bytes(public_key_bytes(key.public))

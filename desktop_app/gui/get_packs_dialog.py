@@ -1,7 +1,7 @@
 """File › Get packs…: what a publisher's catalogue offers, and installing from it (as
 Kiwix's library browser lists what a catalogue offers).
 
-The catalogue is read off the GUI thread (``core.packs.browse.browse_in``, its own
+The catalogue is read off the GUI thread (``core.packs.first_use.browse_with_question``, its own
 read-only connection); installing runs ``casebook catalogue install`` as a child
 process with a progress bar and Cancel, exactly as a file import does: the download
 resumes where a broken one stopped, and the pack goes through every check of an import.
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -32,6 +33,7 @@ from desktop_app.gui.pack_import import CliJob, ask_to_allow_unsigned
 
 if TYPE_CHECKING:
     from desktop_app.core.packs.browse import CatalogueListing, OfferedPack
+    from desktop_app.core.packs.first_use import KeyQuestion
     from desktop_app.gui.main_window import MainWindow
 
 COLUMNS = ("Title", "Version", "Size", "Date", "Signed by", "In your library")
@@ -41,13 +43,15 @@ REMEMBERED = "get_packs.addresses"  # settings key: catalogues the reader opened
 class GetPacksDialog(QDialog):
     listed = Signal(object)  # CatalogueListing, once shown
     installed = Signal(bool, str)  # an install finished: ok, message
-    _answer = Signal(str, object, str)  # address, listing or None, problem
+    key_decided = Signal(bool)  # the reader answered the question about a key
+    _answer = Signal(str, object, str, object)  # address, listing or None, problem, question
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.listing: CatalogueListing | None = None
         self.job: CliJob | None = None
+        self.key_box: QMessageBox | None = None
         self.setWindowTitle("Get packs")
         self.setAccessibleName("Get packs")
         self.resize(820, 460)
@@ -147,17 +151,20 @@ class GetPacksDialog(QDialog):
 
         def read() -> None:
             from desktop_app.core.errors import CasebookError
-            from desktop_app.core.packs.browse import browse_in
+            from desktop_app.core.packs.first_use import browse_with_question
 
             try:
-                self._answer.emit(address, browse_in(store_file, address), "")
+                listing, question, problem = browse_with_question(store_file, address)
             except CasebookError as exc:
-                self._answer.emit(address, None, str(exc))
+                self._answer.emit(address, None, str(exc), None)
+                return
+            self._answer.emit(address, listing, problem, question)
 
         threading.Thread(target=read, name="get-packs", daemon=True).start()
 
-    @Slot(str, object, str)
-    def _show(self, address: str, listing: CatalogueListing | None, problem: str) -> None:
+    @Slot(str, object, str, object)
+    def _show(self, address: str, listing: CatalogueListing | None, problem: str,
+              question: KeyQuestion | None) -> None:
         if listing is None:
             self.status.setText(problem)
             return
@@ -168,9 +175,37 @@ class GetPacksDialog(QDialog):
         self.heading.setText(f"{catalogue.publisher}: {count} pack{'s' if count != 1 else ''}"
                              f", {listing.signature_words} (made {catalogue.generated}). "
                              "Each pack's own signature is checked when it is installed.")
-        self.status.setText("")
+        self.status.setText(problem)
         self._fill()
         self.listed.emit(listing)
+        if question is not None and not self.window._read_only:
+            self.ask_about_key(question)
+
+    def ask_about_key(self, question: KeyQuestion) -> QMessageBox:
+        """Once per key: trust it, or not (and stop asking). Window-modal, not blocking."""
+        box = QMessageBox(QMessageBox.Icon.Question, "A publisher key you do not know",
+                          question.words, QMessageBox.StandardButton.No, self)
+        box.setAccessibleName("Trust this publisher key?")
+        trust = box.addButton("Trust this key", QMessageBox.ButtonRole.YesRole)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result: self._decided(question,
+                                                           box.clickedButton() is trust))
+        self.key_box = box
+        box.open()
+        return box
+
+    def _decided(self, question: KeyQuestion, trusted: bool) -> None:
+        from desktop_app.core.packs.first_use import answer
+
+        self.key_box = None
+        answer(self.window.conn, question, trusted)
+        self.key_decided.emit(trusted)
+        if trusted:
+            self.load(question.catalogue_url)
+        else:
+            self.status.setText("Not trusted; you will not be asked about this key again "
+                                "(File › Publisher keys… to change that).")
 
     def _remember(self, address: str) -> None:
         from desktop_app.core.settings import get_setting, set_setting

@@ -207,6 +207,9 @@ class MainWindow(QMainWindow):
             "Download and install the newer versions found")
         file_menu.addAction(self.check_updates_action)
         file_menu.addAction(self.install_updates_action)
+        self.keys_action = self._action("Publisher &keys…", self.open_keys, None,
+                                        "The publisher keys this library trusts")
+        file_menu.addAction(self.keys_action)
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Close tab", self.close_current_tab,
                                          QKeySequence.StandardKey.Close))
@@ -623,6 +626,15 @@ class MainWindow(QMainWindow):
         if link_file is not None:
             self.get_packs.open_link_file(link_file)
         return self.get_packs
+
+    def open_keys(self) -> Any:
+        from desktop_app.gui.keys_dialog import KeysDialog
+
+        dialog = KeysDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.keys_dialog = dialog
+        return dialog
 
     def import_pack(self, path: Path, allow_unsigned: bool = False) -> PackImport:
         return self._start(PackImport(path, self.paths.data_dir, self, allow_unsigned),

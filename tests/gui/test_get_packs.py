@@ -5,25 +5,25 @@ a file import is."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop_app.core.library import open_library
+from desktop_app.core.packs import first_use
 from desktop_app.core.packs.browse import link_file_bytes
-from desktop_app.core.packs.catalogue import build_catalogue, sign_catalogue
 from desktop_app.core.packs.install import install_pack
 from desktop_app.core.packs.signing import generate_key
-from desktop_app.core.packs.trust import trust_key
+from desktop_app.core.packs.trust import trust_key, trusted_keys
 from desktop_app.gui.get_packs_dialog import COLUMNS
 from desktop_app.paths import AppPaths
 from tests.gui.community import closed_port_url
 from tests.gui.windows import open_window
-from tests.helpers import direct_connections, served_folder
+from tests.helpers import direct_connections, served_folder, write_catalogue
 from tests.packfactory import PackFactory
 
 PACK = "org.example.guidance"
@@ -50,12 +50,8 @@ def catalogue(tmp_path: Path, paths: AppPaths, monkeypatch: pytest.MonkeyPatch
         trust_key(conn, key.public)
         install_pack(conn, built[PACK, "1.0.0"])
         conn.close()
-        offered = [built[PACK, "1.1.0"], built["org.example.roads", "2.0.0"]]
-        for pack in offered:
-            (folder / pack.name).write_bytes(pack.read_bytes())
-        data = build_catalogue(offered, "Guidance Publisher", dt.date(2026, 12, 1))
-        (folder / "catalogue.json").write_bytes(data)
-        (folder / "catalogue.json.sig").write_bytes(sign_catalogue(data, key))
+        write_catalogue(folder, [built[PACK, "1.1.0"], built["org.example.roads", "2.0.0"]],
+                        "Guidance Publisher", key)
         yield base + "catalogue.json"
 
 
@@ -135,3 +131,64 @@ def test_an_address_that_does_not_answer_is_said_in_words(qtbot: QtBot, window,
     dialog.load(closed_port_url() + "/catalogue.json")
     qtbot.waitUntil(lambda: "Cannot reach" in dialog.status.text(), timeout=20_000)
     assert dialog.table.topLevelItemCount() == 0 and not dialog.install_button.isEnabled()
+
+
+@pytest.fixture
+def unknown_publisher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A catalogue signed by a key the library does not trust, the key published beside it."""
+    direct_connections(monkeypatch)
+    folder = tmp_path / "harbour"
+    factory = PackFactory(tmp_path / "harbour-packs", HARBOUR)
+    with served_folder(folder) as base:
+        write_catalogue(folder, [factory.write(factory.spec(pack_id="org.example.harbour"))],
+                        "Harbour Council", HARBOUR)
+        yield base + "catalogue.json"
+
+
+HARBOUR = generate_key("Harbour Council Publishing")
+
+
+def test_an_unknown_key_is_asked_about_once_and_the_keys_dialog_takes_it_back(
+        qtbot: QtBot, window, unknown_publisher: str) -> None:
+    window.get_packs_action.trigger()
+    dialog = window.get_packs
+    with qtbot.waitSignal(dialog.listed, timeout=20_000):
+        dialog.load(unknown_publisher)
+    qtbot.waitUntil(lambda: dialog.key_box is not None, timeout=5_000)
+    fingerprint = first_use.KeyQuestion(HARBOUR.public, "", "").fingerprint
+    assert fingerprint in dialog.key_box.text()
+    assert "Harbour Council Publishing" in dialog.key_box.text()
+    trust = next(b for b in dialog.key_box.buttons() if b.text() == "Trust this key")
+    with qtbot.waitSignal(dialog.listed, timeout=20_000):
+        trust.click()
+    assert "signed by Harbour Council Publishing" in dialog.heading.text()
+    assert rows(dialog)[0]["Signed by"] == "Harbour Council Publishing"
+    assert dialog.key_box is None  # not asked again
+
+    keys = window.open_keys()
+    item = next(keys.table.topLevelItem(i) for i in range(keys.table.topLevelItemCount())
+                if keys.table.topLevelItem(i).text(1) == HARBOUR.public.key_id)
+    assert item.text(2) == "trusted by you"
+    keys.table.setCurrentItem(item)
+    keys.remove_button.click()
+    assert HARBOUR.public.key_id not in trusted_keys(window.conn)
+    keys.close()
+
+    with qtbot.waitSignal(dialog.listed, timeout=20_000):
+        dialog.load(unknown_publisher)
+    qtbot.waitUntil(lambda: dialog.key_box is not None, timeout=5_000)  # asked again
+    with qtbot.waitSignal(dialog.key_decided, timeout=5_000) as decided:
+        dialog.key_box.button(QMessageBox.StandardButton.No).click()
+    assert decided.args == [False]
+    with qtbot.waitSignal(dialog.listed, timeout=20_000):
+        dialog.load(unknown_publisher)
+    assert dialog.key_box is None and "key you do not trust yet" in dialog.heading.text()
+
+    keys = window.open_keys()
+    refused = keys.table.topLevelItem(keys.table.topLevelItemCount() - 1)
+    assert (refused.text(1), refused.text(2)) == (HARBOUR.public.key_id,
+                                                  "not trusted: you said no")
+    keys.table.setCurrentItem(refused)
+    keys.ask_again_button.click()
+    assert first_use.refused_keys(window.conn) == []
+    keys.close()

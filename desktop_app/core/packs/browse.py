@@ -31,7 +31,6 @@ from desktop_app.core.packs.catalogue import (
     ClientFactory,
     UpdateOffer,
     fetch_catalogue,
-    read_only_store,
 )
 from desktop_app.core.packs.download import install_update
 from desktop_app.core.packs.install import InstallResult
@@ -180,13 +179,6 @@ def browse(conn: sqlite3.Connection, address: str,
                      UPDATE if have_version < entry.version else NEWER_INSTALLED)
         offered.append(OfferedPack(entry, have, state))
     return CatalogueListing(catalogue, tuple(offered))
-
-
-def browse_in(store_file: Path, address: str,
-              client_factory: ClientFactory = make_client) -> CatalogueListing:
-    """:func:`browse` on a read-only connection of its own (for a worker thread)."""
-    with read_only_store(store_file) as conn:
-        return browse(conn, address, client_factory)
 
 
 def install_offered(conn: sqlite3.Connection, listing: CatalogueListing, pack_id: str,

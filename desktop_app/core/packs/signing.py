@@ -94,6 +94,17 @@ def load_public_key(path: Path) -> PublicKey:
     return PublicKey(_name(data, path), raw)
 
 
+def parse_public_key(data: bytes, where: str) -> PublicKey:
+    """A ``.pub`` key file's contents, fetched from ``where``."""
+    try:
+        body = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise KeyFileError(f"{where} is not a Casebook key file.") from None
+    if not isinstance(body, dict) or body.get("type") != PUBLIC_KEY_TYPE:
+        raise KeyFileError(f"{where} is not a Casebook public key file.")
+    return PublicKey(_name(body, where), _unb64(body.get("public_key"), 32, where))
+
+
 def load_secret_key(path: Path) -> SecretKey:
     data = _read_key_file(path, SECRET_KEY_TYPE)
     raw = _unb64(data.get("secret_key"), 32, path)
@@ -143,7 +154,7 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _unb64(value: object, length: int, path: Path) -> bytes:
+def _unb64(value: object, length: int, path: Path | str) -> bytes:
     try:
         raw = base64.b64decode(str(value), validate=True)
     except binascii.Error:
@@ -153,7 +164,7 @@ def _unb64(value: object, length: int, path: Path) -> bytes:
     return raw
 
 
-def _name(data: dict, path: Path) -> str:
+def _name(data: dict, path: Path | str) -> str:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise KeyFileError(f"{path} does not name its publisher.")
