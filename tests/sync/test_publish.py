@@ -187,6 +187,10 @@ def test_a_new_edition_updates_the_same_posts_and_the_catalogue(small) -> None:
     small.set_version("1.0.1")
     with pytest.raises(PublishError, match="1.1.0 is already published"):
         small.publish()
+    toml = small.source / "pack.toml"
+    toml.write_text(toml.read_text().replace("org.example.small", "org.example.other"))
+    with pytest.raises(PublishError, match="move publish-lock.json aside"):
+        small.publish()  # another pack must not take over these posts
 
 
 def test_a_post_deleted_by_hand_is_made_again_and_one_in_the_trash_is_restored(

@@ -38,9 +38,10 @@ class Published:
 class SiteRecord:
     posts: dict[str, int] = field(default_factory=dict)  # doc id -> post id
     published: Published | None = None
+    pack: str = ""  # the pack id these posts are for
 
     def as_json(self) -> dict[str, Any]:
-        return {"posts": self.posts,
+        return {"pack": self.pack, "posts": self.posts,
                 "published": self.published.as_json() if self.published else None}
 
 
@@ -68,8 +69,17 @@ class PublishLock:
                                "again (posts already on the site are found again).") from None
         return cls(path, sites)
 
-    def site(self, url: str) -> SiteRecord:
-        return self.sites.setdefault(url, SiteRecord())
+    def site(self, url: str, pack_id: str) -> SiteRecord:
+        """What was published to ``url``; refused when it was another pack (a changed id
+        in pack.toml), whose post ids must not be taken over."""
+        record = self.sites.setdefault(url, SiteRecord(pack=pack_id))
+        if record.pack and record.pack != pack_id:
+            raise PublishError(
+                f"{self.path} says {record.pack} was published to {url}, but pack.toml now "
+                f"names {pack_id}. To publish it as a new pack, move {self.path.name} aside "
+                "(the old pack's posts are left as they are).")
+        record.pack = pack_id
+        return record
 
     def save(self) -> None:
         data = {"format": LOCK_FORMAT,
@@ -90,8 +100,9 @@ class PublishLock:
 def _site(item: dict[str, Any]) -> SiteRecord:
     posts = {str(doc): int(post) for doc, post in item.get("posts", {}).items()}
     published = item.get("published")
+    pack = str(item.get("pack") or "")
     if published is None:
-        return SiteRecord(posts)
+        return SiteRecord(posts, None, pack)
     return SiteRecord(posts, Published(
         str(published["version"]), str(published["sha256"]), str(published["file"]),
-        {str(doc): int(post) for doc, post in published["posts"].items()}))
+        {str(doc): int(post) for doc, post in published["posts"].items()}), pack)

@@ -93,7 +93,7 @@ class _Job:
         self.pack_id = str(config["id"])
         self.report = PublishReport(dry_run, self.pack_id, str(version))
         self.lock = PublishLock.load(source)
-        self.record = self.lock.site(site.site_url)
+        self.record = self.lock.site(site.site_url, self.pack_id)
         self.name = f"{self.pack_id}-{version}.cbpack"
         self.report.pack_url = target.url_of(self.name)
         self.report.catalogue_url = target.url_of(CATALOGUE_NAME)
