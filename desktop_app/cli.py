@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from desktop_app import __version__, cli_site, cli_updates
+from desktop_app import __version__, cli_catalogue, cli_publish, cli_site, cli_updates
 from desktop_app.cli_output import (
     emit,
     install_event,
@@ -212,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_library)
     cli_site.add_commands(commands)
     cli_updates.add_commands(commands)
+    cli_publish.add_commands(commands)
+    cli_catalogue.add_commands(commands)
     return parser
 
 

@@ -16,6 +16,7 @@ import httpx
 
 from desktop_app.cli_output import one_line
 from desktop_app.core.comments import credentials, outbox, sync, threads
+from desktop_app.core.comments.discussion import example_sites
 from desktop_app.core.comments.sites import SiteSessions, check_sign_in
 from desktop_app.core.comments.wordpress import SiteAnswerError
 from desktop_app.core.errors import CasebookError
@@ -234,7 +235,12 @@ def cmd_doctor(ctx: Context) -> int:
     if not urls:
         print("No community site is named by the installed packs.")
     failed = 0
+    examples = example_sites(ctx.conn)
     for url in urls:
+        if url in examples and not ctx.args.url:
+            print(f"{url}\n  an example site named by a sample pack: it does not exist, "
+                  "so it is not tried")
+            continue
         route = route_for(url)
         print(f"{url}\n  {route.describe()}")
         user = credentials.signed_in_user(ctx.conn, url)

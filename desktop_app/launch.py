@@ -19,7 +19,8 @@ from typing import NamedTuple
 # word among them is a command, anything else is a file to open.
 COMMANDS = frozenset({
     "demo", "pack", "keys", "docs", "search", "notes", "store", "library",
-    "site", "comment", "outbox", "sync", "comments", "doctor", "updates",
+    "site", "comment", "outbox", "sync", "comments", "doctor", "updates", "publish",
+    "catalogue",
 })
 
 

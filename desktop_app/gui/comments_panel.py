@@ -13,6 +13,7 @@ commits first); the panel only shows what the store says.
 
 from __future__ import annotations
 
+import html
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.comments import outbox
+from desktop_app.core.comments.discussion import Discussion, count_words, discussion_of
 from desktop_app.core.comments.outbox import CommentError, OutboxComment
 from desktop_app.core.comments.threads import ThreadEntry, thread_for_document
 from desktop_app.core.errors import CasebookError
@@ -59,6 +61,17 @@ def discussion_problem(conn: sqlite3.Connection, pack_id: str, doc_id: str) -> s
     except CommentError as exc:
         return str(exc)
     return ""
+
+
+def site_line(discussion: Discussion | None) -> str:
+    """The discussion's link and length, as rich text ("" when there is none)."""
+    if discussion is None:
+        return ""
+    if discussion.example:
+        return ("The community site of this sample pack is an example that does not exist: "
+                "comments written here stay on this computer.")
+    link = html.escape(discussion.link, quote=True)
+    return f'<a href="{link}">Open on the site</a> · {count_words(discussion.count)}'
 
 
 def shown_date(iso: str) -> str:
@@ -231,6 +244,11 @@ class CommentsPanel(QWidget):
         self.fetched.setTextFormat(Qt.TextFormat.PlainText)
         self.fetched.setWordWrap(True)
         self.fetched.setAccessibleName("When the discussion was last brought down")
+        self.on_site = QLabel(self)  # "Open on the site · 3 comments on the site"
+        self.on_site.setTextFormat(Qt.TextFormat.RichText)
+        self.on_site.setWordWrap(True)
+        self.on_site.setAccessibleName("The discussion on the community site")
+        self.on_site.linkActivated.connect(lambda url: self.external_link_clicked.emit(QUrl(url)))
         self.notice = QLabel(self)
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setWordWrap(True)
@@ -311,6 +329,7 @@ class CommentsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.fetched)
+        layout.addWidget(self.on_site)
         layout.addWidget(self.notice)
         layout.addWidget(self.scroll, 1)
         layout.addLayout(message_row)
@@ -372,6 +391,9 @@ class CommentsPanel(QWidget):
         else:
             self.fetched.setText(NEVER_FETCHED)
         self.fetched.setVisible(bool(self.fetched.text()))
+        self.on_site.setText(site_line(discussion_of(self._conn, *self._context))
+                             if self._context is not None else "")
+        self.on_site.setVisible(bool(self.on_site.text()))
         shown = (self._context, tuple(entries), tuple(own.values()))
         if shown == self._shown:
             return

@@ -64,8 +64,9 @@ MAX_PREVIEW_BYTES = 512 * 1024 * 1024
 # Adding a file opened from disk waits at most this long for its first page to show.
 FIRST_PAGE_WAIT_MS = 1000
 EXTERNAL_SCHEMES = {"http", "https", "mailto"}
-EMPTY_LIBRARY = ("Your library is empty.\n\nImport a content pack with File › Import pack… "
-                 "(Ctrl+Shift+O), open a PDF with File › Open… (Ctrl+O), or drop a file here.")
+EMPTY_LIBRARY = ("Your library is empty.\n\nGet packs from a publisher's catalogue with File › "
+                 "Get packs…, import a content pack with File › Import pack… (Ctrl+Shift+O), "
+                 "open a PDF with File › Open… (Ctrl+O), or drop a file here.")
 CHOOSE_DOCUMENT = ("Choose a document in the library to start reading.\n\n"
                    "Ctrl+Shift+F searches everything installed.")
 
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
                                        Qt.DockWidgetArea.LeftDockWidgetArea)
         self.community = Community(self)  # comments, sync, sign-in
         self.pack_updates = PackUpdates(self)
+        self.get_packs: Any = None  # File › Get packs…, made when first opened
         self.community.worker.finished.connect(
             lambda _outcome: self.pack_updates.check(asked=False))
         self.comments_dock = self._dock("Comments", self.community.panel,
@@ -187,8 +189,12 @@ class MainWindow(QMainWindow):
                                         "Open a PDF or Markdown file, or import a pack")
         self.import_action = self._action("&Import pack…", self.choose_pack, "Ctrl+Shift+O",
                                           "Install or update a content pack (.cbpack)")
+        self.get_packs_action = self._action("&Get packs…", lambda: self.open_get_packs(), None,
+                                             "See what a publisher's catalogue offers, and "
+                                             "install from it")
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.import_action)
+        file_menu.addAction(self.get_packs_action)
         file_menu.addSeparator()
         self.export_action = self._action("&Export notes…", self.export_notes, "Ctrl+E",
                                           "Export this document's or pack's notes")
@@ -212,6 +218,9 @@ class MainWindow(QMainWindow):
             "Download and install the newer versions found")
         file_menu.addAction(self.check_updates_action)
         file_menu.addAction(self.install_updates_action)
+        self.keys_action = self._action("Publisher &keys…", self.open_keys, None,
+                                        "The publisher keys this library trusts")
+        file_menu.addAction(self.keys_action)
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Close tab", self.close_current_tab,
                                          QKeySequence.StandardKey.Close))
@@ -567,7 +576,7 @@ class MainWindow(QMainWindow):
     def choose_file(self) -> None:
         name, _filter = QFileDialog.getOpenFileName(
             self, "Open", str(Path.home()),
-            "Documents and packs (*.pdf *.md *.markdown *.cbpack);;All files (*)")
+            "Documents and packs (*.pdf *.md *.markdown *.cbpack *.cbcat);;All files (*)")
         if name:
             self.open_path(Path(name))
 
@@ -579,6 +588,8 @@ class MainWindow(QMainWindow):
         """
         if path.suffix.lower() == ".cbpack":
             return self.import_pack(path)
+        if path.suffix.lower() == ".cbcat":  # a publisher's catalogue link
+            return self.open_get_packs(path)
         preview = self._preview(path, view_key) if path.suffix.lower() == ".pdf" else None
         job = AddDocument(path, self.paths.data_dir, self, preview=preview)
         shown = preview.view if preview is not None and isinstance(preview.view, PdfView) else None
@@ -616,6 +627,27 @@ class MainWindow(QMainWindow):
         if index == self.tabs.currentIndex():
             self._current_changed(index)
         return True
+
+    def open_get_packs(self, link_file: Path | None = None) -> Any:
+        """File › Get packs… (gui/get_packs_dialog.py), one dialog kept for the session."""
+        from desktop_app.gui.get_packs_dialog import GetPacksDialog
+
+        if self.get_packs is None:
+            self.get_packs = GetPacksDialog(self)
+        self.get_packs.show()
+        self.get_packs.raise_()
+        if link_file is not None:
+            self.get_packs.open_link_file(link_file)
+        return self.get_packs
+
+    def open_keys(self) -> Any:
+        from desktop_app.gui.keys_dialog import KeysDialog
+
+        dialog = KeysDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.keys_dialog = dialog
+        return dialog
 
     def import_pack(self, path: Path, allow_unsigned: bool = False) -> PackImport:
         return self._start(PackImport(path, self.paths.data_dir, self, allow_unsigned),
@@ -809,7 +841,7 @@ def _short(title: str, limit: int = 42) -> str:
 
 
 def _droppable(path: str) -> bool:
-    return Path(path).suffix.lower() in (".cbpack", ".pdf", ".md", ".markdown")
+    return Path(path).suffix.lower() in (".cbpack", ".cbcat", ".pdf", ".md", ".markdown")
 
 
 def _b64(data: QByteArray) -> str:

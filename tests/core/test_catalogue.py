@@ -60,6 +60,7 @@ from desktop_app.core.packs.signing import (
 )
 from desktop_app.core.packs.trust import trusted_keys
 from desktop_app.sample import BUNDLED_KEYS, SAMPLE_KEY, SAMPLE_SOURCE
+from tests.helpers import direct_connections
 from tests.packfactory import PackFactory
 
 PACK = "org.example.sample"
@@ -158,11 +159,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, s
 
 @pytest.fixture(autouse=True)
 def _direct_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A proxy named in the environment must not carry requests to 127.0.0.1."""
-    for name in ("http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    direct_connections(monkeypatch)
 
 
 class Site:

@@ -329,3 +329,34 @@ def test_the_panel_follows_the_current_tab_and_is_remembered_after_a_restart(
     finally:
         again.close()
         again.conn.close()
+
+
+def test_the_discussion_links_to_its_post_on_the_site_with_its_count(
+    qtbot: QtBot, win: MainWindow, site_url: str
+) -> None:
+    panel = open_comments(qtbot, win)
+    assert panel.on_site.text().endswith("· not brought down yet")
+    threads.store_thread(win.conn, site_url, "102", [
+        RemoteComment(n, "102", 0, "Priya", f"2026-10-0{n - 500}T09:14:00", "<p>Yes.</p>",
+                      f"{site_url}/?c={n}", "approved") for n in (501, 502, 503)],
+        total=3, complete=True)
+    panel.refresh()
+    assert "Open on the site</a> · 3 comments on the site" in panel.on_site.text()
+    opened = Opened()
+    QDesktopServices.setUrlHandler("http", opened, "open")
+    try:
+        panel.on_site.linkActivated.emit(f"{site_url}/?p=102")  # as a click on the link
+    finally:
+        QDesktopServices.unsetUrlHandler("http")
+    assert opened.urls == [f"{site_url}/?p=102"]
+    assert f'href="{site_url}/?p=102"' in panel.on_site.text()
+
+
+def test_the_sample_packs_example_site_is_said_to_be_one(qtbot: QtBot, window) -> None:
+    assert window.open_document("org.casebook.sample.local-by-social",
+                                "kent-digital-technology") is not None
+    window.comments_dock.toggleViewAction().trigger()
+    panel = window.community.panel
+    qtbot.waitUntil(lambda: not panel._dirty)
+    assert "an example that does not exist" in panel.on_site.text()
+    assert "Open on the site" not in panel.on_site.text()

@@ -87,6 +87,7 @@ class _Rule:
     method: str | None
     path: str | None
     params: dict[str, Any] = field(default_factory=dict)
+    skip: int = 0  # matching requests let through untouched before the fault applies
 
     def matches(self, method: str, target: str) -> bool:
         return ((self.method is None or self.method == method)
@@ -200,11 +201,12 @@ class FaultProxy:
              method: str | None = None, path: str | None = None,
              seconds: float | None = None, retry_after: str | int | None = None,
              body: bytes | str | dict[str, Any] | None = None,
-             content_type: str | None = None) -> None:
+             content_type: str | None = None, skip: int = 0) -> None:
         """Queue ``fault`` for the next ``times`` requests that match (None: until clear()).
 
         ``match``/``method``/``path``: restrict to a method and/or a substring of the request
-        target, e.g. ``match="POST /wp/v2/comments"``. ``seconds`` is for the delays,
+        target, e.g. ``match="POST /wp/v2/comments"``; ``skip``: let that many matching
+        requests through first (``skip=2``: the third one). ``seconds`` is for the delays,
         ``retry_after``, ``body`` and ``content_type`` for ``status_NNN``."""
         _check_fault(fault)
         if times is not None and times < 1:
@@ -214,7 +216,7 @@ class FaultProxy:
                                   "retry_after": retry_after, "body": body,
                                   "content_type": content_type}
         with self._lock:
-            self._rules.append(_Rule(fault, times, method, path, params))
+            self._rules.append(_Rule(fault, times, method, path, params, skip))
 
     def drop_rate(self, p: float, seed: int = 0, *, method: str | None = "POST",
                   path: str | None = None, fault: str = "drop_after_forward") -> None:
@@ -290,6 +292,9 @@ class FaultProxy:
         with self._lock:
             for rule in self._rules:
                 if rule.matches(method, target):
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        continue
                     if rule.remaining is not None:
                         rule.remaining -= 1
                         if rule.remaining <= 0:

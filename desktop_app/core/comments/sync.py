@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from desktop_app.core.comments import outbox, threads
+from desktop_app.core.comments.discussion import EXAMPLE_SITE_SQL, example_sites
 from desktop_app.core.comments.lease import Lease
 from desktop_app.core.comments.outbox import OutboxComment
 from desktop_app.core.comments.wordpress import (
@@ -96,6 +97,8 @@ class Delivery:
         self.sites: dict[str, _SiteState] = {}
         self._opened: dict[str, WordPressSite | None] = {}
         self.report = SyncReport()
+        for url in example_sites(conn):  # it does not exist: its comments stay queued
+            self.sites[url] = _SiteState(paused="an example site")
 
     def run(self) -> SyncReport:
         lease = Lease(self.conn)
@@ -283,7 +286,8 @@ def fetch_threads(conn: sqlite3.Connection, open_site: SiteOpener,
         "SELECT DISTINCT json_extract(p.manifest, '$.site.url') AS site, d.post "
         "FROM documents d JOIN packs p ON p.pack_id = d.pack_id AND "
         "p.version = d.pack_version WHERE p.active = 1 AND d.post IS NOT NULL AND "
-        "json_extract(p.manifest, '$.site.url') IS NOT NULL ORDER BY 1, 2").fetchall()
+        "json_extract(p.manifest, '$.site.url') IS NOT NULL AND NOT "
+        f"{EXAMPLE_SITE_SQL} ORDER BY 1, 2").fetchall()  # an example site does not exist
     new, problems, unreachable = 0, [], set(skip)
     for done, row in enumerate(targets):
         if stop is not None and stop.is_set():

@@ -69,14 +69,17 @@ class SourceFolder:
 
 
 def build_pack(
-    source: Path, out_dir: Path, *, edition: str | None = None, key: SecretKey | None = None
+    source: Path, out_dir: Path, *, edition: str | None = None, key: SecretKey | None = None,
+    overrides: dict[str, Any] | None = None, posts: dict[str, int | None] | None = None,
 ) -> Path:
-    """Build ``<id>-<version>.cbpack`` in ``out_dir`` and return its path."""
-    edition_dir = source / "editions" / edition if edition else None
-    if edition_dir is not None and not edition_dir.is_dir():
-        raise PackError(f"{source} has no edition {edition!r} (no folder {edition_dir}).")
-    folder = SourceFolder(source, edition_dir)
-    config = folder.config()
+    """Build ``<id>-<version>.cbpack`` in ``out_dir`` and return its path.
+
+    ``overrides`` replaces top-level ``pack.toml`` keys (``site``, ``catalogue``) and
+    ``posts`` sets documents' discussion posts by doc id (None: no post): what ``casebook publish``
+    knows only once the site has the posts, without writing into the publisher's files.
+    """
+    folder = source_folder(source, edition)
+    config = {**folder.config(), **(overrides or {})}
     files: dict[str, bytes] = {}
     documents = []
     for doc in config.get("documents", []):
@@ -84,7 +87,7 @@ def build_pack(
         files[path] = data
         documents.append({
             "id": doc["id"], "kind": doc["kind"], "title": doc["title"], "path": path,
-            "media_type": media_type, **({"post": doc["post"]} if "post" in doc else {}),
+            "media_type": media_type, **_post_of(doc, posts),
         })
     media_root = source / "media"
     if media_root.is_dir():
@@ -112,6 +115,21 @@ def build_pack(
     signature = sign_manifest(manifest, key) if key else None
     _write_zip(target, manifest, signature, files, parsed.date)
     return target
+
+
+def source_folder(source: Path, edition: str | None = None) -> SourceFolder:
+    """The source folder, with its edition overlay when ``edition`` is given."""
+    edition_dir = source / "editions" / edition if edition else None
+    if edition_dir is not None and not edition_dir.is_dir():
+        raise PackError(f"{source} has no edition {edition!r} (no folder {edition_dir}).")
+    return SourceFolder(source, edition_dir)
+
+
+def _post_of(doc: dict, posts: dict[str, int | None] | None) -> dict[str, int]:
+    if posts is not None and doc["id"] in posts:
+        post = posts[doc["id"]]
+        return {} if post is None else {"post": post}
+    return {"post": doc["post"]} if "post" in doc else {}
 
 
 def sign_pack(pack: Path, key: SecretKey) -> None:

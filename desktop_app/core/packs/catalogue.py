@@ -28,7 +28,8 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ class CatalogueEntry:
     size: int
     sha256: str
     min_casebook: PackVersion | None = None
+    date: str | None = None  # the pack's own date (YYYY-MM-DD), when the catalogue says
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class Catalogue:
     packs: tuple[CatalogueEntry, ...]
     # The trusted publisher key's name when the catalogue carried a good signature.
     signed_by: str | None = None
+    # The key id its signature names, trusted or not (None: not signed).
+    key_id: str | None = None
 
     def entries_for(self, pack_id: str) -> list[CatalogueEntry]:
         return [entry for entry in self.packs if entry.id == pack_id]
@@ -219,8 +223,11 @@ def _entry(item: Any, where: str, base: str) -> CatalogueEntry:
         except ValueError:
             raise CatalogueError(f"{where}: 'min_casebook' {minimum_text!r} is not a version "
                                  "like 1.2.0.") from None
+    date = item.get("date")
+    if not (isinstance(date, str) and _DATE.fullmatch(date)):
+        date = None  # optional, and only shown: anything else is left out
     return CatalogueEntry(pack_id, version, _text(item, "title", where), address, size, digest,
-                          minimum)
+                          minimum, date)
 
 
 def _text(obj: dict[str, Any], key: str, where: str) -> str:
@@ -244,6 +251,16 @@ def sign_catalogue(data: bytes, secret: SecretKey) -> bytes:
     body = {"type": SIGNATURE_TYPE, "algorithm": "ed25519", "key_id": secret.public.key_id,
             "signature": base64.b64encode(signature).decode("ascii")}
     return json.dumps(body, indent=2).encode("utf-8") + b"\n"
+
+
+def signature_key_id(signature_file: bytes) -> str | None:
+    """The key id a catalogue signature names (it was checked, or found unreadable, by
+    :func:`check_catalogue_signature` first)."""
+    try:
+        key_id = json.loads(signature_file.decode("utf-8")).get("key_id")
+    except (ValueError, RecursionError, AttributeError):
+        return None
+    return key_id if isinstance(key_id, str) and re.fullmatch(r"[0-9a-f]{16}", key_id) else None
 
 
 def check_catalogue_signature(data: bytes, signature_file: bytes, url: str,
@@ -309,7 +326,7 @@ def fetch_catalogue(url: str, trusted: dict[str, PublicKey],
         return catalogue
     signer = check_catalogue_signature(data, signature, final, trusted)
     return Catalogue(catalogue.url, catalogue.publisher, catalogue.generated, catalogue.packs,
-                     signer)
+                     signer, signature_key_id(signature))
 
 
 def _get_capped(client: httpx.Client, url: str, limit: int, what: str,
@@ -407,12 +424,19 @@ def check_updates_in(store_file: Path, client_factory: ClientFactory = make_clie
     (a connection belongs to the thread that opened it)."""
     if not store_file.is_file():
         return UpdateCheck()
+    with read_only_store(store_file) as conn:
+        return check_updates(conn, client_factory)
+
+
+@contextmanager
+def read_only_store(store_file: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection of its own, for a worker thread."""
     conn = sqlite3.connect(store_file.resolve().as_uri() + "?mode=ro", uri=True,
                            isolation_level=None, timeout=5.0)
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA query_only = ON")
-        return check_updates(conn, client_factory)
+        yield conn
     finally:
         conn.close()
 
@@ -454,7 +478,8 @@ def build_catalogue(packs: Iterable[Path], publisher: str, generated: dt.date,
             for chunk in iter(lambda handle=handle: handle.read(1024 * 1024), b""):
                 digest.update(chunk)
         entries.append({"id": manifest.id, "version": str(manifest.version),
-                        "title": manifest.title, "url": base_url + path.name,
+                        "title": manifest.title, "date": manifest.date,
+                        "url": base_url + path.name,
                         "size": path.stat().st_size, "sha256": digest.hexdigest()})
     raw = {"format": CATALOGUE_FORMAT, "publisher": publisher,
            "generated": generated.isoformat(), "packs": entries}

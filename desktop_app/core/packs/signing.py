@@ -74,7 +74,7 @@ def write_key_pair(secret: SecretKey, stem: Path) -> tuple[Path, Path]:
     _write_json(secret_path, {"type": SECRET_KEY_TYPE, "name": secret.name,
                               "secret_key": _b64(secret.raw)})
     secret_path.chmod(0o600)
-    _write_json(public_path, public_key_json(secret.public))
+    public_path.write_bytes(public_key_bytes(secret.public))
     return secret_path, public_path
 
 
@@ -83,10 +83,26 @@ def public_key_json(key: PublicKey) -> dict[str, str]:
             "public_key": _b64(key.raw)}
 
 
+def public_key_bytes(key: PublicKey) -> bytes:
+    """A ``.pub`` key file's bytes."""
+    return (json.dumps(public_key_json(key), indent=2) + "\n").encode("utf-8")
+
+
 def load_public_key(path: Path) -> PublicKey:
     data = _read_key_file(path, PUBLIC_KEY_TYPE)
     raw = _unb64(data.get("public_key"), 32, path)
     return PublicKey(_name(data, path), raw)
+
+
+def parse_public_key(data: bytes, where: str) -> PublicKey:
+    """A ``.pub`` key file's contents, fetched from ``where``."""
+    try:
+        body = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise KeyFileError(f"{where} is not a Casebook key file.") from None
+    if not isinstance(body, dict) or body.get("type") != PUBLIC_KEY_TYPE:
+        raise KeyFileError(f"{where} is not a Casebook public key file.")
+    return PublicKey(_name(body, where), _unb64(body.get("public_key"), 32, where))
 
 
 def load_secret_key(path: Path) -> SecretKey:
@@ -138,7 +154,7 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _unb64(value: object, length: int, path: Path) -> bytes:
+def _unb64(value: object, length: int, path: Path | str) -> bytes:
     try:
         raw = base64.b64decode(str(value), validate=True)
     except binascii.Error:
@@ -148,7 +164,7 @@ def _unb64(value: object, length: int, path: Path) -> bytes:
     return raw
 
 
-def _name(data: dict, path: Path) -> str:
+def _name(data: dict, path: Path | str) -> str:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise KeyFileError(f"{path} does not name its publisher.")
