@@ -194,6 +194,19 @@ def _check_version(
         "SELECT highest_version, highest_manifest_sha256 FROM pack_history WHERE pack_id = ?",
         (pack_id,),
     ).fetchone()
+    stored = [row["version"] for row in conn.execute(
+        "SELECT version FROM packs WHERE pack_id = ?", (pack_id,))]
+    if history is not None:
+        stored.append(history["highest_version"])
+    for text in stored:
+        # Build metadata (after '+') does not count in precedence (SemVer rule 10), so
+        # 1.1.0+build.8 is the same version as 1.1.0+build.7 and cannot replace it.
+        if text != str(version) and PackVersion.parse(text) == version:
+            raise PackError(
+                f"{pack_id} {version} is the same version as {text}, which this library "
+                "already has: build metadata (after '+') does not make a version newer. "
+                "Refused."
+            )
     if history is not None:
         highest = PackVersion.parse(history["highest_version"])
         if version == highest and manifest_sha != history["highest_manifest_sha256"]:
