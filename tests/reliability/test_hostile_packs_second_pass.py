@@ -10,11 +10,14 @@ history included (an update that should work afterwards still does).
 from __future__ import annotations
 
 import sqlite3
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from desktop_app.core.errors import SignatureError
+from desktop_app.core.packs.builder import build_pack
 from desktop_app.core.packs.catalogue import (
     CatalogueError,
     check_catalogue_signature,
@@ -26,8 +29,14 @@ from desktop_app.core.packs.manifest import manifest_bytes
 from desktop_app.core.packs.signing import SecretKey, sign_manifest
 from desktop_app.core.packs.version import PackVersion
 from tests.core import test_pack_refusals
-from tests.core.test_pack_refusals import assert_refused, update_spec, with_manifest
-from tests.packfactory import PackFactory
+from tests.core.test_pack_refusals import (
+    UPDATE,
+    assert_refused,
+    update_spec,
+    with_extra_entry,
+    with_manifest,
+)
+from tests.packfactory import PackFactory, make_png
 
 # The store with the good 1.0.0 installed, so that "unchanged" means something.
 library = test_pack_refusals.library
@@ -195,3 +204,141 @@ def test_semver_precedence_follows_the_specification() -> None:
     assert [str(v) for v in parsed] == chain
     assert PackVersion.parse("1.0.0+a") == PackVersion.parse("1.0.0+b")
     assert not PackVersion.parse("1.0.0+a") < PackVersion.parse("1.0.0+b")
+
+
+# --- entry names that mean something else on Windows or macOS --------------------------
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("CON.md", r"named after the Windows device CON"),
+    ("media/aux.png", r"named after the Windows device AUX"),
+    ("media/COM1", r"named after the Windows device COM1"),
+    ("media/lpt9.tar.gz", r"named after the Windows device LPT9"),
+    ("media/diagram.png.", r"ending in a dot or a space"),
+    ("media/notes /a.md", r"ending in a dot or a space"),
+    ("documents/guide.pdf:Zone.Identifier", r"holds ':'.*NTFS alternate data stream"),
+    ("media/what?.png", r"holds '\?', which Windows does not allow"),
+    ("\uff0e\uff0e\uff0fescape.md", r"Unicode normalisation turns into path syntax \('\.\./"),
+    ("media\uff0fdiagram.png", r"Unicode normalisation turns into path syntax"),
+    ("media/evil\u202egnp.md", r"invisible format character U\+202E"),
+    ("media/zero\u200bwidth.png", r"invisible format character U\+200B"),
+    ("media/c1\u0085control.png", r"control characters"),
+], ids=["con", "aux", "com1", "lpt9-two-dots", "trailing-dot", "trailing-space", "stream",
+        "question-mark", "fullwidth-dots", "fullwidth-slash", "rtl-override", "zero-width",
+        "c1-control"])
+def test_a_name_windows_or_macos_would_read_otherwise_is_refused(
+    library: sqlite3.Connection, packs: PackFactory, name: str, words: str
+) -> None:
+    assert_refused(library, with_extra_entry(packs, name), words)
+
+
+def test_a_manifest_listing_a_device_name_is_refused(
+    library: sqlite3.Connection, packs: PackFactory
+) -> None:
+    spec = update_spec(packs)
+    spec.files["media/nul.png"] = make_png()
+    assert_refused(library, packs.write(spec), r"'media/nul\.png' is named after the Windows "
+                                               r"device NUL")
+
+
+def test_ordinary_names_with_accents_and_dots_still_install(
+    library: sqlite3.Connection, packs: PackFactory
+) -> None:
+    spec = update_spec(packs)
+    spec.files["media/café.v2.png"] = make_png()
+    spec.files["media/CONSOLE-notes.png"] = make_png()  # a device name only when it is all
+    install_pack(library, packs.write(spec))
+    assert active(library) == UPDATE
+
+
+# --- zip bombs and genuine repetitive files ------------------------------------------------
+
+
+def repetitive_table() -> bytes:
+    """Two MiB of a genuine table that deflate squeezes far past 100:1."""
+    rows = b"".join(b"2026-11-01,Council,0,0,0\n" for _ in range(84_000))
+    assert len(rows) > 2 * 1024 * 1024
+    return rows
+
+
+def test_a_repetitive_genuine_file_is_refused_with_the_limit_it_hit(
+    library: sqlite3.Connection, packs: PackFactory
+) -> None:
+    spec = update_spec(packs)
+    spec.files["media/table.csv"] = repetitive_table()
+    assert_refused(library, packs.write(spec),
+                   r"'media/table\.csv' expands more than 100-fold past 1,048,576 bytes: it "
+                   r"looks like a zip bomb \(the limit is 100:1 for entries over 1,048,576 "
+                   r"bytes\)\. A genuine file this repetitive must be stored uncompressed")
+
+
+def test_the_builder_stores_a_repetitive_file_so_that_readers_accept_it(
+    library: sqlite3.Connection, tmp_path: Path, publisher_key: SecretKey
+) -> None:
+    source = tmp_path / "source"
+    (source / "media").mkdir(parents=True)
+    (source / "pack.toml").write_text(
+        'format = 1\nid = "org.example.sample"\nversion = "1.1.0"\ntitle = "Tables"\n'
+        'publisher = "Test Publisher"\ndate = "2026-11-01"\nlanguage = "en-GB"\n'
+        'licence = "CC BY 4.0"\n\n[[documents]]\nid = "notes"\nkind = "case-study"\n'
+        'title = "Notes"\nsource = "notes.md"\n', encoding="utf-8")
+    (source / "notes.md").write_text("# Notes\n\nSee the table.\n", encoding="utf-8")
+    (source / "media" / "table.csv").write_bytes(repetitive_table())
+    pack = build_pack(source, tmp_path / "out", key=publisher_key)
+    with zipfile.ZipFile(pack) as zf:
+        assert zf.getinfo("media/table.csv").compress_type == zipfile.ZIP_STORED
+        assert zf.getinfo("documents/notes.md").compress_type == zipfile.ZIP_DEFLATED
+    install_pack(library, pack)
+    assert active(library) == "1.1.0"
+
+
+# --- images that are not what their names say ---------------------------------------------
+
+
+def with_media(packs: PackFactory, path: str, data: bytes) -> Path:
+    spec = update_spec(packs)
+    spec.files[path] = data
+    return packs.write(spec)
+
+
+SVG_HEAD = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+
+
+@pytest.mark.parametrize(("path", "data", "words"), [
+    ("media/diagram.png", b"<!DOCTYPE html><html><script>alert(1)</script></html>",
+     r"named as image/png but its contents are not that kind of image \(it is HTML\)"),
+    ("media/photo.jpg", make_png(), r"named as image/jpeg.*\(it is image/png\)"),
+    ("media/anim.gif", b"GIF00a" + bytes(40), r"named as image/gif"),
+    ("media/pic.webp", b"RIFF\x00\x00\x00\x00WEBX", r"named as image/webp"),
+    ("media/pic.avif", b"\x00\x00\x00\x1cftypavif", r"image/avif, which Casebook does not show"),
+    ("media/logo.svg", f"{SVG_HEAD}<script>alert(1)</script></svg>".encode(),
+     r"SVG holding <script>"),
+    ("media/logo.svg", f'{SVG_HEAD}<rect onload="alert(1)"/></svg>'.encode(),
+     r"SVG with an event handler \(onload\)"),
+    ("media/logo.svg", f'{SVG_HEAD}<image xlink:href="https://tracker.example/p.png"/></svg>'
+     .encode(), r"SVG referring to 'https://tracker\.example/p\.png' outside itself"),
+    ("media/logo.svg", f'{SVG_HEAD}<rect style="fill:url(http://x.example/a)"/></svg>'.encode(),
+     r"SVG whose style loads an outside resource"),
+    ("media/logo.svg", f'{SVG_HEAD}<foreignObject><p>hi</p></foreignObject></svg>'.encode(),
+     r"SVG holding <foreignobject>"),
+    ("media/logo.svg", f'{SVG_HEAD}<a><set attributeName="href" to="javascript:alert(1)"/>'
+     '</a></svg>'.encode(), r"SVG that animates its href attribute"),
+    ("media/logo.svg", b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa">]>'
+     + SVG_HEAD.encode() + b"&a;</svg>", r"SVG with a DTD"),
+    ("media/logo.svg", b"<html><body>not a drawing</body></html>",
+     r"named as an SVG image but holds <html>"),
+], ids=["html-as-png", "png-as-jpeg", "bad-gif", "bad-webp", "avif", "svg-script",
+        "svg-handler", "svg-external-image", "svg-external-style", "svg-foreign-object",
+        "svg-animated-href", "svg-dtd", "html-as-svg"])
+def test_an_image_that_is_not_what_its_name_says_is_refused(
+    library: sqlite3.Connection, packs: PackFactory, path: str, data: bytes, words: str
+) -> None:
+    assert_refused(library, with_media(packs, path, data), words)
+
+
+def test_a_plain_svg_drawing_installs(library: sqlite3.Connection, packs: PackFactory) -> None:
+    drawing = (f'{SVG_HEAD}<defs><linearGradient id="g"/></defs>'
+               '<rect width="10" height="10" style="fill:url(#g)"/>'
+               '<use xlink:href="#g"/></svg>').encode()
+    install_pack(library, with_media(packs, "media/logo.svg", drawing))
+    assert active(library) == UPDATE
