@@ -16,11 +16,13 @@ from pathlib import Path
 from desktop_app import __version__, cli_site, cli_updates
 from desktop_app.cli_output import (
     emit,
+    inert_output,
     install_event,
     json_progress,
     one_line,
     print_notes_moved,
     text_progress,
+    unfiltered,
 )
 from desktop_app.core import my_documents
 from desktop_app.core import search as search_core
@@ -28,6 +30,7 @@ from desktop_app.core.annotations import store as notes_core
 from desktop_app.core.annotations.model import COLOURS, STATES, Annotation
 from desktop_app.core.errors import CasebookError, StoreCorruptError, StoreError
 from desktop_app.core.export import FORMATS as EXPORT_FORMATS
+from desktop_app.core.inert_text import inert, inert_json
 from desktop_app.core.library import active_document, list_documents, list_packs, open_library
 from desktop_app.core.packs import install as installer
 from desktop_app.core.packs import trust
@@ -215,7 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    with inert_output():  # no control or bidi character from a pack reaches the terminal
+        return _run(list(sys.argv[1:] if argv is None else argv))
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
     options, files = _split_window_arguments(argv, parser)
     if files is not None:
@@ -469,7 +476,7 @@ def cmd_search(ctx: Context) -> int:
         limit=max(1, min(ctx.args.limit, 500)), include_notes=True,
     )
     if ctx.args.json:
-        print(json.dumps([hit.as_json() for hit in hits], indent=2, ensure_ascii=False))
+        print(inert_json([hit.as_json() for hit in hits], indent=2))
         return 0
     if not hits:
         print("No matches.")
@@ -491,7 +498,7 @@ def cmd_notes_list(ctx: Context) -> int:
         include_deleted=ctx.args.deleted,
     )
     if ctx.args.json:
-        print(json.dumps([note.as_json() for note in notes], indent=2, ensure_ascii=False))
+        print(inert_json([note.as_json() for note in notes], indent=2))
         return 0
     if not notes:
         print("No notes or highlights.")
@@ -566,16 +573,17 @@ def _print_hits(hits: list[search_core.SearchHit]) -> None:
         mine = f"Your note {hit.note_uuid} on " if hit.is_note else ""
         print(f"{mine}{hit.doc_title} — {where}  ({hit.pack_id}/{hit.doc_id}, "
               f"score {hit.score:.2f})")
-        print(f"    {_highlight(hit.snippet, hit.highlights, bold)}")
+        # Made inert piece by piece, so that only the bold marks are escapes.
+        print(f"    {_highlight(hit.snippet, hit.highlights, bold)}", file=unfiltered(sys.stdout))
 
 
 def _highlight(text: str, spans: tuple[tuple[int, int], ...], bold: bool) -> str:
     start_mark, end_mark = ("\033[1m", "\033[0m") if bold else ("[", "]")
     out, last = [], 0
     for start, end in spans:
-        out += [text[last:start], start_mark, text[start:end], end_mark]
+        out += [inert(text[last:start]), start_mark, inert(text[start:end]), end_mark]
         last = end
-    out.append(text[last:])
+    out.append(inert(text[last:]))
     return "".join(out)
 
 

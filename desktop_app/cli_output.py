@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TextIO
+
+from desktop_app.core.inert_text import inert
 
 if TYPE_CHECKING:
     from desktop_app.core.packs.install import InstallResult
@@ -14,6 +17,39 @@ if TYPE_CHECKING:
 def one_line(text: str, limit: int = 100) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class InertStream:
+    """A text stream that writes everything through :func:`inert`: whatever a pack, a
+    PDF or a site put in a title, a snippet or an error message, no control or bidi
+    character reaches the terminal. Casebook's own escapes go to :func:`unfiltered`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.unfiltered = stream
+
+    def write(self, text: str) -> int:
+        self.unfiltered.write(inert(text, multiline=True))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.unfiltered, name)
+
+
+@contextmanager
+def inert_output() -> Iterator[None]:
+    """Standard output and error as :class:`InertStream` for the command's run."""
+    saved = sys.stdout, sys.stderr
+    # None where there is no console (the frozen app on Windows): nothing to protect.
+    sys.stdout, sys.stderr = (InertStream(s) if s is not None else s for s in saved)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def unfiltered(stream: TextIO) -> TextIO:
+    """The stream under an :class:`InertStream`, for Casebook's own terminal escapes."""
+    return getattr(stream, "unfiltered", stream)
 
 
 def emit(event: dict) -> None:
@@ -34,7 +70,8 @@ def text_progress(amount: Callable[[str, int, int], str] | None = None
 
     def show(what: str, done: int, total: int) -> None:
         words = amount(what, done, total) if amount else f"{done}/{total}"
-        print(f"\r\033[K{what} ({words})", end="" if done < total else "\n",
+        unfiltered(sys.stderr).write("\r\033[K")  # back to the start, clear the line
+        print(f"{what} ({words})", end="" if done < total else "\n",
               file=sys.stderr, flush=True)
 
     return show

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 import threading
@@ -19,6 +18,7 @@ from desktop_app.core.comments import credentials, outbox, sync, threads
 from desktop_app.core.comments.sites import SiteSessions, check_sign_in
 from desktop_app.core.comments.wordpress import SiteAnswerError
 from desktop_app.core.errors import CasebookError
+from desktop_app.core.inert_text import inert_json
 from desktop_app.core.net import explain, make_client, route_for
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def cmd_outbox(ctx: Context) -> int:
         print(f"Wrote {len(comments)} comment(s) to {ctx.args.output}.")
         return 0
     if ctx.args.json:
-        print(json.dumps([c.as_json() for c in comments], indent=2, ensure_ascii=False))
+        print(inert_json([c.as_json() for c in comments], indent=2))
         return 0
     if not comments:
         print("The outbox is empty.")
@@ -213,8 +213,8 @@ def _print_change(comment: outbox.OutboxComment) -> None:
 def cmd_comments_show(ctx: Context) -> int:
     entries, fetched = threads.thread_for_document(ctx.conn, ctx.args.pack, ctx.args.doc)
     if ctx.args.json:
-        print(json.dumps({"fetched_at": fetched, "comments": [e.__dict__ for e in entries]},
-                         indent=2, ensure_ascii=False))
+        print(inert_json({"fetched_at": fetched, "comments": [e.__dict__ for e in entries]},
+                         indent=2))
         return 0
     print(f"Last brought down: {fetched or 'never (run casebook sync when online)'}")
     if not entries:
