@@ -9,6 +9,7 @@ history included (an update that should work afterwards still does).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -342,3 +343,44 @@ def test_a_plain_svg_drawing_installs(library: sqlite3.Connection, packs: PackFa
                '<use xlink:href="#g"/></svg>').encode()
     install_pack(library, with_media(packs, "media/logo.svg", drawing))
     assert active(library) == UPDATE
+
+
+# --- Markdown links that are dangerous elsewhere ------------------------------------------
+
+DANGEROUS_LINKS = {
+    "tab-in-scheme": "<java\tscript:alert(1)>",
+    "newline-in-scheme": "<java\nscript:alert(1)>",
+    "unc-backslashes": "<\\\\host\\share\\payroll.xlsx>",
+    "unc-slashes": "//host/share/payroll.xlsx",
+    "backslash-climb": "<..\\..\\Windows\\win.ini>",
+    "climbs-out": "../../../../Windows/win.ini",
+    "climbs-out-encoded": "%2e%2e/%2e%2e/%2e%2e/Windows/win.ini",
+    "drive-letter": "C:/Windows/win.ini",
+    "file-scheme": "file:///etc/passwd",
+}
+SAFE_LINKS = {
+    "https": "https://example.org/guide?x=1#part",
+    "mailto": "mailto:team@example.org",
+    "section": "#lessons",
+    "sibling-in-pack": "../media/diagram.png",
+}
+
+
+def test_dangerous_markdown_links_are_neutralised_when_the_pack_is_installed(
+    library: sqlite3.Connection, packs: PackFactory
+) -> None:
+    spec = update_spec(packs)
+    lines = [f"- [{name}]({target})" for name, target in {**DANGEROUS_LINKS,
+                                                           **SAFE_LINKS}.items()]
+    spec.files["documents/case-one.md"] = ("# Links\n\n" + "\n".join(lines) + "\n").encode()
+    install_pack(library, packs.write(spec))
+    html = library.execute("SELECT html FROM documents WHERE doc_id = 'case-one' AND "
+                           "pack_version = ?", (UPDATE,)).fetchone()[0]
+    anchors = {text: href for href, text in
+               re.findall(r'<a(?: href="([^"]*)")?[^>]*>([a-z-]+)</a>', html)}
+    assert set(anchors) == set(DANGEROUS_LINKS) | set(SAFE_LINKS)
+    assert {name: anchors[name] for name in DANGEROUS_LINKS} == dict.fromkeys(DANGEROUS_LINKS, "")
+    assert anchors["https"] == "https://example.org/guide?x=1#part"
+    assert anchors["mailto"] == "mailto:team@example.org"
+    assert anchors["section"] == "#lessons"
+    assert anchors["sibling-in-pack"] == "../media/diagram.png"
