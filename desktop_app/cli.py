@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -250,6 +251,13 @@ def _run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         _fail(ctx, "Interrupted; nothing was changed by the unfinished step.")
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (``casebook search … | head``): stop
+        # quietly, as any Unix tool killed by SIGPIPE does. Point stdout at nothing, so
+        # the interpreter's last flush cannot fail again on the closed pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for such a tool
     except Exception as exc:
         log.exception("Unexpected error")
         where = f" Details are in {log_file}." if log_file else ""

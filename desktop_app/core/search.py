@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import unicodedata
 from dataclasses import dataclass
 
 from desktop_app.core.documents import SNIPPET_MARKS
+from desktop_app.core.normalise import normal
 
 MAX_TERMS = 32
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -69,7 +69,9 @@ def to_fts_query(text: str) -> str | None:
     Adjacent terms must all match; ``OR`` between two terms lets either match;
     a leading ``-`` excludes a term; a trailing ``*`` matches any word starting so.
     """
-    text = unicodedata.normalize("NFKC", text)
+    # The same normalisation as the stored text: a pasted "staﬀ" finds "staff", and
+    # typographic quotes around words make a phrase like straight ones.
+    text = normal(text)
     groups: list[list[str]] = []
     excluded: list[str] = []
     join_next = negate_next = False

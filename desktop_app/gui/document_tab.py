@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from desktop_app.core.annotations.describe import find_quote
 from desktop_app.core.annotations.model import Annotation
 from desktop_app.core.annotations.text import DocumentText, document_text
-from desktop_app.core.documents import clean_text
 from desktop_app.core.inert_text import isolate
 from desktop_app.core.library import (
     MY_DOCUMENTS_ID,
@@ -211,13 +210,15 @@ class DocumentTab(QWidget):
             selection = self.view.selection()
         if selection is None:
             return None
-        offset = self.text().starts[selection.page]
-        # The store keeps the page text without the private-use characters search uses
-        # as marks (clean_text); count offsets the same way.
-        raw = self.view.page_text(selection.page) or ""
-        start = len(clean_text(raw[:selection.start]))
-        end = start + len(clean_text(raw[selection.start:selection.end]))
-        return offset + start, offset + end
+        text = self.text()
+        if selection.page >= len(text.starts):
+            return None
+        if self.view.page_text(selection.page) != text.unit_text(selection.page):
+            # Text stored by another extractor (a pack installed before the current
+            # normalisation): find the selected words instead of trusting offsets.
+            return find_quote(text, selection.text)
+        offset = text.starts[selection.page]
+        return offset + selection.start, offset + selection.end
 
     def show_annotations(self, notes: list[Annotation]) -> None:
         placed = [n for n in notes if n.anchor_state != "orphaned" and n.start is not None]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,3 +152,26 @@ def test_a_damaged_library_points_to_store_restore_which_brings_the_backup_back(
     assert run(data, "pack", "list", "--json") == 0
     assert json.loads(capsys.readouterr().out)[0]["pack"] == "org.example.sample"
     assert list(data.glob("casebook-damaged-*.sqlite3"))
+
+
+def test_search_piped_into_head_stops_quietly(tmp_path: Path) -> None:
+    """`casebook search … | head -1`: the pipe closes after one line; the command stops
+    as Unix tools do, with no error message and no traceback in the log."""
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-m", "desktop_app", "--data-dir", str(data), "demo",
+                    "--no-window"], check=True, capture_output=True)
+    read_end, write_end = os.pipe()
+    # A one-page pipe, so the hits cannot all fit before the reader goes away.
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desktop_app", "--data-dir", str(data), "search",
+         "the OR social OR council", "--limit", "200"],
+        stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        assert pipe.readline()  # what head does: one line, then close
+    _, errors = process.communicate()
+    assert process.returncode == 141, errors
+    assert b"Error" not in errors and b"Traceback" not in errors
+    log = next((data / "logs").glob("*.log")).read_text()
+    assert "BrokenPipeError" not in log

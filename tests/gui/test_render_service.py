@@ -74,9 +74,9 @@ def test_search_returns_rectangles_per_page(qtbot, service: RenderService) -> No
     _open(qtbot, service)
     with qtbot.waitSignal(service.found, timeout=10_000) as blocker:
         service.search("doc", 2, "parks")
-    key, page, text, rects = blocker.args
+    key, page, text, rects, spans = blocker.args
     assert (key, page, text) == ("doc", 2, "parks")
-    assert len(rects) == 1
+    assert len(rects) == 1 and len(spans) == 1
     x0, y0, x1, y1 = rects[0]
     assert 56 <= x0 < x1 <= 539 and 56 <= y0 < y1 < 100
 

@@ -4,6 +4,7 @@ and again after it is re-anchored on a new version."""
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from typing import Any
 
 from desktop_app.core.annotations.geometry import PdfGeometry
@@ -14,6 +15,7 @@ from desktop_app.core.annotations.model import (
 )
 from desktop_app.core.annotations.text import DocumentText, document_text, normalise_plain
 from desktop_app.core.library import DocumentRecord, document_bytes
+from desktop_app.core.normalise import is_blank
 
 
 def describe_span(
@@ -47,12 +49,18 @@ def describe_span(
 
 
 def trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span without leading or trailing whitespace (a selection often ends on a break)."""
+    """The span without leading or trailing whitespace (a selection often ends on a break),
+    and never between a letter and the accents that follow it: matching composes them
+    into one character (``core.normalise``), so half of one could never be found again."""
     start, end = max(0, start), min(len(text), end)
-    while start < end and text[start].isspace():
+    while start < end and is_blank(text[start]):
         start += 1
-    while end > start and text[end - 1].isspace():
+    while end > start and is_blank(text[end - 1]):
         end -= 1
+    while 0 < start < end and unicodedata.combining(text[start]):
+        start -= 1
+    while start < end < len(text) and unicodedata.combining(text[end]):
+        end += 1
     return start, end
 
 

@@ -3,9 +3,11 @@
 Positions (TextPositionSelector) are code-point offsets into the document's
 extracted text: its pages' (or Markdown sections') texts joined in order with one
 "\\n" between them, so a quote never glues the last word of a page to the first of
-the next. Matching runs on a normalised copy (NFKC, no whitespace), because a
-re-flowed PDF moves line breaks and an edited one can swap ligatures; an offset map
-leads every normalised character back to the raw text.
+the next. The stored text is already normalised (``core.normalise``); matching
+runs on a copy without white space too, because a re-flowed PDF moves line breaks,
+and it normalises the quote it looks for the same way (a quote kept from before
+normalisation, or imported, can still hold "ﬀ"). An offset map leads every
+character of the copy back to the text.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 import bisect
 import re
 import sqlite3
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+
+from desktop_app.core.normalise import normalise as normalise_text
 
 UNIT_SEPARATOR = "\n"
 _NON_SPACE = re.compile(r"\S+")
@@ -65,6 +68,8 @@ class Normalised:
     text: str
     raw: list[int]
     raw_length: int
+    # Characters composed from a letter and its accents: the raw offset after them.
+    raw_ends: dict[int, int] = field(default_factory=dict)
 
     def to_norm(self, raw_offset: int) -> int:
         """The first normalised character at or after ``raw_offset``."""
@@ -74,28 +79,23 @@ class Normalised:
         """Raw [start, end) covering the normalised span [start, end)."""
         if start >= len(self.raw):
             return self.raw_length, self.raw_length
-        raw_end = self.raw[end - 1] + 1 if end > start else self.raw[start]
+        raw_end = self.raw_ends.get(end - 1, self.raw[end - 1] + 1) if end > start \
+            else self.raw[start]
         return self.raw[start], raw_end
 
 
 def normalise(text: str) -> Normalised:
+    """The text as ``core.normalise`` makes it, without white space, for matching."""
+    core = normalise_text(text)
     pieces: list[str] = []
     raw: list[int] = []
-    for match in _NON_SPACE.finditer(text):
-        run, offset = match.group(), match.start()
-        if run.isascii():
-            pieces.append(run)
-            raw.extend(range(offset, offset + len(run)))
-            continue
-        for i, char in enumerate(run):
-            # Per character, so each output character knows its source; NFKC may
-            # expand one (a ligature) into several, or yield whitespace to drop.
-            folded = unicodedata.normalize("NFKC", char)
-            for out in folded:
-                if not out.isspace():
-                    pieces.append(out)
-                    raw.append(offset + i)
-    return Normalised("".join(pieces), raw, len(text))
+    ends: dict[int, int] = {}
+    for match in _NON_SPACE.finditer(core.text):
+        for index in core.composed.keys() & range(match.start(), match.end()):
+            ends[len(raw) + index - match.start()] = core.composed[index]
+        pieces.append(match.group())
+        raw.extend(core.origin[match.start():match.end()])
+    return Normalised("".join(pieces), raw, len(text), ends)
 
 
 def normalise_plain(text: str) -> str:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-# Search marks matched words in snippets with these private-use characters. Icon
-# fonts can put them in extracted text, so stored text never holds them: that keeps
-# one snippet per hit enough to find the marks.
-SNIPPET_MARKS = ("\ue000", "\ue001")
-_UNMARK = str.maketrans(dict.fromkeys(SNIPPET_MARKS, None))
+from desktop_app.core.normalise import NORMALISATION, SNIPPET_MARKS, normal
+
+__all__ = ["NORMALISATION", "SNIPPET_MARKS", "ExtractedDocument", "TextUnit", "clean_text"]
 
 
-def clean_text(text: str) -> str:
-    """Text as stored and indexed."""
-    return text.translate(_UNMARK)
+def clean_text(text: str, *, printed_lines: bool = True) -> str:
+    """Text as stored and indexed: normalised (``core.normalise``), without the
+    private-use characters search uses as snippet marks. ``printed_lines`` says the
+    line breaks are the lines of a printed page (so a hyphen at a line end breaks a
+    word); Markdown's are not."""
+    return normal(text, join_hyphenated=printed_lines)
 
 
 @dataclass(frozen=True)

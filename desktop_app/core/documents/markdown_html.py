@@ -18,11 +18,11 @@ from urllib.parse import unquote
 import markdown
 import nh3
 
-from desktop_app.core.documents import ExtractedDocument, TextUnit, clean_text
+from desktop_app.core.documents import NORMALISATION, ExtractedDocument, TextUnit, clean_text
 from desktop_app.core.errors import DocumentError
 
 EXTENSIONS = ("tables", "fenced_code", "footnotes", "attr_list", "toc")
-EXTRACTOR = f"python-markdown-{markdown.__version__}/casebook-sections-1"
+EXTRACTOR = f"python-markdown-{markdown.__version__}/casebook-sections-1+{NORMALISATION}"
 MAX_MARKDOWN_BYTES = 5 * 1024 * 1024
 # python-markdown's run time explodes with nesting; real documents stay far below.
 MAX_INDENT = 64
@@ -265,7 +265,8 @@ def split_sections(html: str) -> tuple[TextUnit, ...]:
     splitter.close()
     units = []
     for title, anchor, parts in splitter.sections:
-        text = clean_text(re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip())
+        text = clean_text(re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip(),
+                          printed_lines=False)
         if not text and not title:
             continue
         units.append(TextUnit(len(units), title or "Introduction", text, anchor))

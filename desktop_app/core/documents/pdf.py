@@ -6,7 +6,7 @@ from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from desktop_app.core.documents import ExtractedDocument, TextUnit, clean_text
+from desktop_app.core.documents import NORMALISATION, ExtractedDocument, TextUnit, clean_text
 from desktop_app.core.errors import DocumentError
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def _mupdf() -> ModuleType:
 
 
 def extractor_name() -> str:
-    return f"pymupdf-{_mupdf().VersionBind}/text"
+    return f"pymupdf-{_mupdf().VersionBind}/text+{NORMALISATION}"
 
 
 def open_pdf(data: bytes, name: str) -> pymupdf.Document:

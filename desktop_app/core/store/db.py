@@ -298,6 +298,8 @@ def _migrate(conn: sqlite3.Connection, current: int) -> None:
             with transaction(conn):
                 for statement in migration.statements:
                     conn.execute(statement)
+                if migration.step is not None:
+                    migration.step(conn)
                 conn.execute(f"PRAGMA user_version = {migration.version:d}")
         except StoreError:
             raise

@@ -1,13 +1,20 @@
 """Numbered schema migrations, recorded in ``PRAGMA user_version``.
 
-Each migration is a list of statements run in one transaction together with the
-version bump, so a crash leaves the store at the old version or the new one.
-Migrations are append-only: never edit one that has shipped, add the next number.
+Each migration is a list of statements, and optionally a data step in Python (for
+what SQL cannot say), run in one transaction together with the version bump, so a
+crash leaves the store at the old version or the new one. Migrations are
+append-only: never edit one that has shipped, add the next number.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from desktop_app.core.store.renormalise import renormalise_store
+
+Step = Callable[[sqlite3.Connection], None]
 
 
 @dataclass(frozen=True)
@@ -15,6 +22,7 @@ class Migration:
     version: int
     purpose: str
     statements: tuple[str, ...]
+    step: Step | None = None  # runs after the statements, in the same transaction
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -268,6 +276,13 @@ MIGRATIONS: tuple[Migration, ...] = (
                 PRIMARY KEY (site_url, post)
             ) STRICT""",
         ),
+    ),
+    Migration(
+        4,
+        "Text as the page shows it: stored text normalised (ligatures, broken words), "
+        "re-indexed, notes carried to it",
+        (),
+        renormalise_store,
     ),
 )
 

@@ -12,6 +12,8 @@ class FindState:
         self.text = text
         self.pending = set(pages)
         self.hits: dict[int, list[Rect]] = {}
+        # Per page, each hit's [start, end) in the page text (when the worker gave them).
+        self.spans: dict[int, list[tuple[int, int]]] = {}
         self.current: Hit | None = None
 
     @property
@@ -22,14 +24,25 @@ class FindState:
     def total(self) -> int:
         return sum(len(rects) for rects in self.hits.values())
 
-    def add(self, page: int, rects: list[Rect]) -> bool:
+    def add(self, page: int, rects: list[Rect],
+            spans: list[tuple[int, int]] | None = None) -> bool:
         """Record one page's answer; False if it was not asked for (an older search)."""
         if page not in self.pending:
             return False
         self.pending.discard(page)
         if rects:
             self.hits[page] = list(rects)
+            if spans is not None and len(spans) == len(rects):
+                self.spans[page] = list(spans)
         return True
+
+    def current_span(self) -> tuple[int, int, int] | None:
+        """(page, start, end) of the current hit in its page's text, if known."""
+        if self.current is None:
+            return None
+        page, index = self.current
+        spans = self.spans.get(page)
+        return (page, *spans[index]) if spans and index < len(spans) else None
 
     def ordered(self) -> list[Hit]:
         return [(page, i) for page in sorted(self.hits) for i in range(len(self.hits[page]))]

@@ -1,9 +1,10 @@
 """One page's text with a box per character, and the geometry selection needs on it.
 
-``text`` is exactly ``page.get_text("text")`` (see ``char_extract``): offsets into it are
-the offsets annotations use for that page. Every character has a box in PDF points (top-
-left origin); the "\\n" ending each line has a zero-width box at the line's end. No Qt
-and no PyMuPDF here: the view and the worker both use this module.
+``text`` is the page text as stored (``page.get_text("text")`` normalised, see
+``core.documents.pdf_chars``): offsets into it are the offsets annotations use for that
+page. Every character has a box in PDF points (top-left origin); the "\\n" ending each
+line has a zero-width box at the line's end. No Qt and no PyMuPDF here: the view and
+the worker both use this module.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class PageText:
     text: str
     boxes: tuple[Rect, ...]
     exact: bool = True  # False: the boxes were aligned to the text, some may be empty
+    # Offsets where a printed line starts with no "\n" before it: a word hyphenated
+    # across two lines is one word in the text, but its halves are on two lines.
+    breaks: tuple[int, ...] = ()
 
     @classmethod
     def empty(cls) -> PageText:
@@ -65,13 +69,14 @@ class PageText:
         """The page's lines in reading order; lines with no visible character are left
         out (nothing to point at)."""
         lines, start = [], 0
+        soft = set(self.breaks)
         for index, char in enumerate(self.text + "\n"):
-            if char != "\n":
+            if char != "\n" and index not in soft:
                 continue
             box = _union(b for b in self.boxes[start:index] if _visible(b))
             if box is not None:
                 lines.append(Line(start, index, box))
-            start = index + 1
+            start = index + 1 if char == "\n" else index
         return tuple(lines)
 
     # -- pointing -----------------------------------------------------------------------

@@ -6,7 +6,7 @@ has cached: a page not rendered yet is a placeholder, a page that failed shows w
 
 Over the pages it paints saved highlights (``marks``), find hits and the text selection.
 Selection follows the characters' boxes the worker reports (``page_text``), fetched for
-the pages on screen; its offsets are into the page's ``get_text("text")``.
+the pages on screen; its offsets are into the page's stored (normalised) text.
 """
 
 from __future__ import annotations
@@ -278,6 +278,10 @@ class PdfView(QAbstractScrollArea):
         hit = self.current_find_hit()
         if hit is None:
             return False
+        span = self._find.current_span()
+        if span is not None:
+            self._select_later(span)  # exactly the words found, even across lines
+            return True
         page, rects = hit
         self._select_later((page, rects[0]))
         return True
@@ -285,7 +289,7 @@ class PdfView(QAbstractScrollArea):
     # -- text selection -----------------------------------------------------------------
 
     def selection(self) -> PdfSelection | None:
-        """The selected text: its page, offsets into that page's ``get_text("text")``,
+        """The selected text: its page, offsets into that page's stored text,
         the text, and one rectangle per line in PDF points."""
         return self._selector.selection
 
@@ -339,7 +343,7 @@ class PdfView(QAbstractScrollArea):
         return _page_text(self._service, self._key, page)
 
     def page_text(self, page: int) -> str | None:
-        """The page's text exactly as MuPDF extracts it, once its characters have arrived."""
+        """The page's text as stored (normalised), once its characters have arrived."""
         loaded = self._page_text(page)
         return loaded.text if loaded is not None else None
 
@@ -438,10 +442,15 @@ class PdfView(QAbstractScrollArea):
             if point is not None and point[0] == page:
                 self._selector.begin(*point)
 
-    def _on_found(self, key: str, page: int, text: str, rects: list) -> None:
-        if key != self._key or text != self._find.text or not self._find.add(page, rects):
+    def _on_found(self, key: str, page: int, text: str, rects: list, spans: list) -> None:
+        if key != self._key or text != self._find.text \
+                or not self._find.add(page, rects, spans):
             return
-        if rects:
+        if rects and self._find.current is None:
+            # Pages answer in order from the reader's page on: the first hit to arrive
+            # is the next one from here, so go to it while the reader is still typing.
+            self._find_step(+1)
+        elif rects:
             self._show_find()
         if self._find.done:
             self.find_results.emit(self._find.total)

@@ -97,7 +97,8 @@ class RenderService(QObject):
     open_failed = Signal(str, str)  # doc_key, message for the user
     rendered = Signal(str, int, float, QImage)  # doc_key, page, scale, image
     render_failed = Signal(str, int, str)  # doc_key, page, message for the user
-    found = Signal(str, int, str, object)  # doc_key, page, text, list of (x0, y0, x1, y1)
+    # doc_key, page, text, [(x0, y0, x1, y1) per hit], [(start, end) per hit]
+    found = Signal(str, int, str, object, object)
     chars_ready = Signal(str, int, object)  # doc_key, page, PageText (empty if it failed)
     worker_restarted = Signal(str)  # why
 
@@ -402,7 +403,7 @@ class RenderService(QObject):
             self._failed[(request.doc, request.page)] = message
             self.render_failed.emit(request.doc, request.page, message)
         elif request.op == "search":
-            self.found.emit(request.doc, request.page, request.text, [])
+            self.found.emit(request.doc, request.page, request.text, [], [])
         elif request.op == "chars":
             self._store_text(request, PageText.empty())  # kept: asking again would crash again
         elif request.op == "describe":
@@ -429,7 +430,7 @@ class RenderService(QObject):
             self.chars_ready.emit(request.doc, request.page, PageText.empty())
         searches, self._searches = list(self._searches), deque()
         for request in searches:
-            self.found.emit(request.doc, request.page, request.text, [])
+            self.found.emit(request.doc, request.page, request.text, [], [])
 
     # -- requests and replies -----------------------------------------------------------
 
@@ -466,7 +467,7 @@ class RenderService(QObject):
             request = self._searches.popleft()
             if request.doc in self._docs:
                 return request
-            self.found.emit(request.doc, request.page, request.text, [])
+            self.found.emit(request.doc, request.page, request.text, [], [])
         return None
 
     def _on_output(self, proc: QProcess) -> None:
@@ -538,7 +539,8 @@ class RenderService(QObject):
                 self.render_failed.emit(request.doc, request.page, message)
         elif request.op == "search":
             rects = [tuple(r) for r in header.get("rects", ())] if op == "found" else []
-            self.found.emit(request.doc, request.page, request.text, rects)
+            spans = [tuple(s) for s in header.get("spans", ())] if op == "found" else []
+            self.found.emit(request.doc, request.page, request.text, rects, spans)
         elif request.op == "chars" and request.doc in self._docs:
             self._store_text(request, _to_page_text(header, payload) if op == "chars"
                              else PageText.empty())
@@ -593,7 +595,8 @@ def _to_page_text(header: dict, payload: bytes) -> PageText:
     text, boxes = str(header.get("text", "")), decode_boxes(payload)
     if len(boxes) != len(text):  # cannot happen with our worker; never index past the end
         return PageText.empty()
-    return PageText(text, tuple(boxes), bool(header.get("exact", True)))
+    breaks = tuple(int(b) for b in header.get("breaks", ()))
+    return PageText(text, tuple(boxes), bool(header.get("exact", True)), breaks)
 
 
 def _to_image(header: dict, payload: bytes | memoryview) -> QImage | None:

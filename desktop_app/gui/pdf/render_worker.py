@@ -21,8 +21,9 @@ Requests (header fields; the payload is empty unless noted):
   ``{"op": "rendered", "width", "height", "stride", "format": "RGB888"}`` + pixels
 - ``{"op": "search", "id", "doc", "page", "text"}`` → ``{"op": "found", "rects": [...]}``
 - ``{"op": "chars", "id", "doc", "page"}`` → ``{"op": "chars", "text", "exact"}`` + one
-  float32 box (x0, y0, x1, y1) per character of ``text``, which is exactly
-  ``page.get_text("text")`` (``char_extract``)
+  float32 box (x0, y0, x1, y1) per character of ``text``, which is the page text as
+  stored: ``page.get_text("text")`` normalised (``core.documents.pdf_chars``); ``breaks`` are the
+  offsets where a printed line starts inside a word joined across lines
 - ``{"op": "close", "id", "doc"}`` → ``{"op": "closed"}``
 - ``{"op": "quit"}`` → no reply; the worker exits.
 
@@ -43,9 +44,10 @@ from typing import Any, BinaryIO
 import pymupdf
 
 from desktop_app.core.documents.pdf import open_pdf, page_labels
+from desktop_app.core.documents.pdf_chars import extract_chars, normalised_chars
+from desktop_app.core.normalise import find_all, fold
 from desktop_app.gui.pdf import protocol
-from desktop_app.gui.pdf.char_extract import extract_chars
-from desktop_app.gui.pdf.page_text import encode_boxes
+from desktop_app.gui.pdf.page_text import PageText, encode_boxes
 from desktop_app.gui.pdf.pixel_buffer import ENV as PIXEL_ENV
 from desktop_app.gui.pdf.pixel_buffer import PixelBuffer
 
@@ -120,13 +122,29 @@ class Worker:
         return reply, pix.samples
 
     def op_search(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
-        page = self._page(header)
-        rects = page.search_for(str(header["text"]))
-        return {**header, "op": "found", "rects": [_rect(r) for r in rects]}, b""
+        # Find runs on the page text as stored (normalised), not MuPDF's search: that
+        # misses "staff" printed with an "ﬀ" ligature, and a phrase across a hyphen.
+        # One rectangle per hit (its first line, for a hit across lines) and its span
+        # in the page text, so the view can select exactly the words found.
+        page = self._page_text(header)
+        rects, spans = [], []
+        for start, end in find_all(fold(page.text), str(header["text"])):
+            lines = page.rects(start, end)
+            if lines:
+                rects.append(list(lines[0]))
+                spans.append([start, end])
+        return {**header, "op": "found", "rects": rects, "spans": spans}, b""
 
     def op_chars(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
-        text, boxes, exact = extract_chars(self._page(header))
-        return {**header, "op": "chars", "text": text, "exact": exact}, encode_boxes(boxes)
+        page = self._page_text(header)
+        return ({**header, "op": "chars", "text": page.text, "exact": page.exact,
+                 "breaks": list(page.breaks)}, encode_boxes(list(page.boxes)))
+
+    def _page_text(self, header: dict[str, Any]) -> PageText:
+        page = self._page(header)
+        raw, raw_boxes, exact = extract_chars(page)
+        text, boxes, breaks = normalised_chars(raw, raw_boxes)
+        return PageText(text, tuple(boxes), exact, tuple(breaks))
 
     def op_close(self, header: dict[str, Any], _: bytes) -> tuple[dict[str, Any], bytes]:
         self._close(str(header["doc"]))

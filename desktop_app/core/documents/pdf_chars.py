@@ -1,4 +1,10 @@
-"""A page's characters and their boxes, lined up with ``page.get_text("text")``.
+"""A page's characters and their boxes, lined up with the page text Casebook stores.
+
+The stored text is ``page.get_text("text")`` normalised (``core.normalise``: ligatures
+expanded, words broken at a line end joined, ...). ``extract_chars`` gives the raw
+characters and boxes; ``normalised_chars`` turns them into the stored text with a box
+per character, splitting a ligature's box between its letters and remembering where a
+joined word crossed a line.
 
 Annotations count offsets in the text PyMuPDF's "text" mode gives, so selection must
 count in the same text. That text is the characters of ``get_text("rawdict")`` (same
@@ -10,7 +16,8 @@ checked against the real "text" output, and on a mismatch (a future MuPDF, odd c
 points) the real text is kept and boxes are carried over by aligning the two
 (``exact`` is then False and some characters may have zero-size boxes).
 
-Runs in the render worker: no Qt here.
+Used by the render worker (selection and find) and by the core (highlight rectangles
+of notes made without the window): no Qt here.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from difflib import SequenceMatcher
 from typing import Any
 
 import pymupdf
+
+from desktop_app.core.normalise import normalise
 
 Box = tuple[float, float, float, float]
 
@@ -33,6 +42,34 @@ def extract_chars(page: pymupdf.Page) -> tuple[str, list[Box], bool]:
     if built == text:
         return text, boxes, True
     return text, _align(built, boxes, text), False
+
+
+def normalised_chars(text: str, boxes: list[Box]) -> tuple[str, list[Box], list[int]]:
+    """(normalised text, one box per character of it, soft line starts) from the raw
+    page text and its boxes. A soft line start is an offset where a new printed line
+    begins with no "\\n" before it (the break of a hyphenated word, now joined)."""
+    norm = normalise(text)
+    out: list[Box] = []
+    breaks: list[int] = []
+    origin, index = norm.origin, 0
+    while index < len(origin):
+        source = origin[index]
+        run = index + 1
+        while run < len(origin) and origin[run] == source:
+            run += 1  # one glyph ("ﬃ") that became several letters
+        out.extend(_split(boxes[source], run - index))
+        if index and "\n" in text[origin[index - 1] + 1:source]:
+            breaks.append(index)
+        index = run
+    return norm.text, out, breaks
+
+
+def _split(box: Box, parts: int) -> list[Box]:
+    if parts == 1:
+        return [box]
+    x0, y0, x1, y1 = box
+    width = (x1 - x0) / parts
+    return [(x0 + i * width, y0, x0 + (i + 1) * width, y1) for i in range(parts)]
 
 
 def _rawdict_chars(raw: dict[str, Any]) -> tuple[str, list[Box]]:
