@@ -483,12 +483,20 @@ def cmd_search(ctx: Context) -> int:
         ctx.conn, ctx.args.query, pack_id=ctx.args.pack, doc_id=ctx.args.doc,
         limit=max(1, min(ctx.args.limit, 500)), include_notes=True,
     )
+    # Pages that could not be read are not in the index: say so, or a reader would
+    # take "No matches" for "not in the document".
+    unsearched = search_core.unsearched_pages(ctx.conn, pack_id=ctx.args.pack,
+                                              doc_id=ctx.args.doc)
     if ctx.args.json:
         print(inert_json([hit.as_json() for hit in hits], indent=2))
+        for gap in unsearched:
+            print(gap.sentence(), file=sys.stderr)
         return 0
     if not hits:
         print("No matches.")
     _print_hits(hits)
+    for gap in unsearched:
+        print(gap.sentence())
     return 0
 
 

@@ -84,11 +84,16 @@ def install_event(result: InstallResult, **extra: object) -> dict:
              "previous_version": result.previous_version, **extra}
     if result.reanchor:  # only when the reader had notes on the pack
         event["notes"] = result.reanchor.as_json()
+    if result.warnings:
+        event["warnings"] = list(result.warnings)
     return event
 
 
 def print_notes_moved(result: InstallResult) -> None:
-    """After an update: what happened to the reader's notes, if they had any."""
+    """After an install or update: what was repaired or could not be read, and what
+    happened to the reader's notes, if they had any."""
+    for warning in result.warnings:
+        print(warning)
     r = result.reanchor
     if r:
         print(f"Your notes and highlights: {r.kept} in place, {r.moved} moved, "
