@@ -24,6 +24,7 @@ from desktop_app.cli_output import (
     print_notes_moved,
     text_progress,
     unfiltered,
+    user_text,
 )
 from desktop_app.core import my_documents
 from desktop_app.core import search as search_core
@@ -170,7 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pack", required=True, help="the pack's id")
     p.add_argument("--doc", required=True, help="the document's id")
     p.add_argument("--quote", required=True, help="the exact text to highlight")
-    p.add_argument("--note", default="", help="your note (Markdown allowed)")
+    p.add_argument("--note", default="", help="your note (Markdown allowed); - reads it "
+                   "from standard input")
+    p.add_argument("--note-file", metavar="FILE",
+                   help="read the note from FILE (- for standard input), exactly as written")
     p.add_argument("--colour", choices=COLOURS, default="yellow")
     p.add_argument("--tag", action="append", default=[], help="a tag (repeat for more)")
     p.set_defaults(handler=cmd_notes_add)
@@ -502,7 +506,9 @@ def cmd_search(ctx: Context) -> int:
 
 def cmd_notes_add(ctx: Context) -> int:
     record = active_document(ctx.conn, ctx.args.pack, ctx.args.doc)
-    note = notes_core.annotate_quote(ctx.conn, record, ctx.args.quote, body=ctx.args.note,
+    body = (user_text(ctx.args.note, ctx.args.note_file, "note", "--note-file")
+            if ctx.args.note or ctx.args.note_file else "")
+    note = notes_core.annotate_quote(ctx.conn, record, ctx.args.quote, body=body,
                                      colour=ctx.args.colour, tags=ctx.args.tag)
     print(f"Saved {note.kind} {note.uuid} on {record.title}, {_where(note)}.")
     return 0

@@ -6,8 +6,10 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from desktop_app.core.errors import CasebookError
 from desktop_app.core.inert_text import inert
 
 if TYPE_CHECKING:
@@ -50,6 +52,40 @@ def inert_output() -> Iterator[None]:
 def unfiltered(stream: TextIO) -> TextIO:
     """The stream under an :class:`InertStream`, for Casebook's own terminal escapes."""
     return getattr(stream, "unfiltered", stream)
+
+
+def user_text(value: str | None, file: str | None, what: str, option: str) -> str:
+    """The reader's text for a note or a comment, exactly as written: from the argument,
+    or from ``file`` (``-``, or the argument ``-``, is standard input), read as bytes so
+    that not even line endings change. NUL is the one character refused."""
+    if file is not None and value not in (None, ""):
+        raise CasebookError(f"Give the {what} or {option}, not both.")
+    source = file if file is not None else value
+    if source is None:
+        raise CasebookError(f"No {what} given: write it as an argument, or use {option} FILE "
+                            "(- for standard input).")
+    if source == "-" or file is not None:
+        data = _read_bytes(source, option)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CasebookError(f"The {what} is not UTF-8 text (byte {exc.start:,}).") from None
+    else:
+        text = source
+    if "\x00" in text:
+        raise CasebookError(f"The {what} holds a NUL character, which Casebook does not keep.")
+    return text
+
+
+def _read_bytes(source: str, option: str) -> bytes:
+    if source == "-":
+        stream = sys.stdin
+        buffer = getattr(stream, "buffer", None)  # a text-only stream in some hosts
+        return buffer.read() if buffer is not None else stream.read().encode("utf-8")
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise CasebookError(f"Cannot read {source} for {option} ({exc.strerror}).") from None
 
 
 def emit(event: dict) -> None:
