@@ -294,14 +294,10 @@ class UnsearchedPages:
 def unsearched_pages(conn: sqlite3.Connection, *, pack_id: str | None = None,
                      doc_id: str | None = None) -> list[UnsearchedPages]:
     """What search could not look in: pages of active documents recorded as unreadable."""
-    rows = conn.execute(
-        "SELECT d.pack_id, d.doc_id, d.title, p.label FROM pages p "
-        "JOIN documents d ON d.id = p.document_id "
-        "JOIN packs k ON k.pack_id = d.pack_id AND k.version = d.pack_version AND k.active = 1 "
-        "WHERE p.problem IS NOT NULL AND (:pack IS NULL OR d.pack_id = :pack) "
-        "AND (:doc IS NULL OR d.doc_id = :doc) ORDER BY d.pack_id, d.position, p.number",
-        {"pack": pack_id, "doc": doc_id},
-    ).fetchall()
+    try:
+        rows = _unsearched_rows(conn, pack_id, doc_id)
+    except sqlite3.OperationalError:  # a read-only store not yet at schema 5: none recorded
+        return []
     found: dict[tuple[str, str], UnsearchedPages] = {}
     for row in rows:
         key = (row["pack_id"], row["doc_id"])
@@ -309,3 +305,15 @@ def unsearched_pages(conn: sqlite3.Connection, *, pack_id: str | None = None,
         labels = (before.labels if before else ()) + (row["label"],)
         found[key] = UnsearchedPages(row["pack_id"], row["doc_id"], row["title"], labels)
     return list(found.values())
+
+
+def _unsearched_rows(conn: sqlite3.Connection, pack_id: str | None, doc_id: str | None
+                     ) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT d.pack_id, d.doc_id, d.title, p.label FROM pages p "
+        "JOIN documents d ON d.id = p.document_id "
+        "JOIN packs k ON k.pack_id = d.pack_id AND k.version = d.pack_version AND k.active = 1 "
+        "WHERE p.problem IS NOT NULL AND (:pack IS NULL OR d.pack_id = :pack) "
+        "AND (:doc IS NULL OR d.doc_id = :doc) ORDER BY d.pack_id, d.position, p.number",
+        {"pack": pack_id, "doc": doc_id},
+    ).fetchall()

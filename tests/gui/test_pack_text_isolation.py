@@ -35,3 +35,22 @@ def test_a_hostile_title_cannot_reorder_the_words_beside_it(
     assert window.windowTitle().endswith(f"{PDI} — Casebook")
     assert "\x1b" not in window.windowTitle()
     window.close()
+
+
+def test_the_search_panel_names_the_pages_it_could_not_look_in(
+    qtbot: QtBot, store: sqlite3.Connection, packs: PackFactory, data_dir: Path
+) -> None:
+    from desktop_app.gui.search_panel import SearchPanel
+    from tests.reliability.hostile_files import one_bad_page_pdf
+
+    spec = packs.spec()
+    spec.files["documents/guide.pdf"] = one_bad_page_pdf()
+    install_pack(store, packs.write(spec))
+    panel = SearchPanel(data_dir / "casebook.sqlite3")
+    qtbot.addWidget(panel)
+    panel.set_query("moderation")
+    qtbot.waitUntil(lambda: panel.status.text() not in ("Type to search", ""), timeout=10_000)
+    assert panel.status.text() == (
+        "2 results\nNot searched: The guide (org.example.sample/guide), page 2, which could "
+        "not be read.")
+    panel.shutdown()
