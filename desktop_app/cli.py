@@ -17,11 +17,14 @@ from pathlib import Path
 from desktop_app import __version__, cli_catalogue, cli_publish, cli_site, cli_updates
 from desktop_app.cli_output import (
     emit,
+    inert_output,
     install_event,
     json_progress,
     one_line,
     print_notes_moved,
     text_progress,
+    unfiltered,
+    user_text,
 )
 from desktop_app.core import my_documents
 from desktop_app.core import search as search_core
@@ -29,6 +32,7 @@ from desktop_app.core.annotations import store as notes_core
 from desktop_app.core.annotations.model import COLOURS, STATES, Annotation
 from desktop_app.core.errors import CasebookError, StoreCorruptError, StoreError
 from desktop_app.core.export import FORMATS as EXPORT_FORMATS
+from desktop_app.core.inert_text import inert, inert_json
 from desktop_app.core.library import active_document, list_documents, list_packs, open_library
 from desktop_app.core.packs import install as installer
 from desktop_app.core.packs import trust
@@ -167,7 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pack", required=True, help="the pack's id")
     p.add_argument("--doc", required=True, help="the document's id")
     p.add_argument("--quote", required=True, help="the exact text to highlight")
-    p.add_argument("--note", default="", help="your note (Markdown allowed)")
+    p.add_argument("--note", default="", help="your note (Markdown allowed); - reads it "
+                   "from standard input")
+    p.add_argument("--note-file", metavar="FILE",
+                   help="read the note from FILE (- for standard input), exactly as written")
     p.add_argument("--colour", choices=COLOURS, default="yellow")
     p.add_argument("--tag", action="append", default=[], help="a tag (repeat for more)")
     p.set_defaults(handler=cmd_notes_add)
@@ -218,7 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    with inert_output():  # no control or bidi character from a pack reaches the terminal
+        return _run(list(sys.argv[1:] if argv is None else argv))
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
     options, files = _split_window_arguments(argv, parser)
     if files is not None:
@@ -478,18 +489,28 @@ def cmd_search(ctx: Context) -> int:
         ctx.conn, ctx.args.query, pack_id=ctx.args.pack, doc_id=ctx.args.doc,
         limit=max(1, min(ctx.args.limit, 500)), include_notes=True,
     )
+    # Pages that could not be read are not in the index: say so, or a reader would
+    # take "No matches" for "not in the document".
+    unsearched = search_core.unsearched_pages(ctx.conn, pack_id=ctx.args.pack,
+                                              doc_id=ctx.args.doc)
     if ctx.args.json:
-        print(json.dumps([hit.as_json() for hit in hits], indent=2, ensure_ascii=False))
+        print(inert_json([hit.as_json() for hit in hits], indent=2))
+        for gap in unsearched:
+            print(gap.sentence(), file=sys.stderr)
         return 0
     if not hits:
         print("No matches.")
     _print_hits(hits)
+    for gap in unsearched:
+        print(gap.sentence())
     return 0
 
 
 def cmd_notes_add(ctx: Context) -> int:
     record = active_document(ctx.conn, ctx.args.pack, ctx.args.doc)
-    note = notes_core.annotate_quote(ctx.conn, record, ctx.args.quote, body=ctx.args.note,
+    body = (user_text(ctx.args.note, ctx.args.note_file, "note", "--note-file")
+            if ctx.args.note or ctx.args.note_file else "")
+    note = notes_core.annotate_quote(ctx.conn, record, ctx.args.quote, body=body,
                                      colour=ctx.args.colour, tags=ctx.args.tag)
     print(f"Saved {note.kind} {note.uuid} on {record.title}, {_where(note)}.")
     return 0
@@ -501,7 +522,7 @@ def cmd_notes_list(ctx: Context) -> int:
         include_deleted=ctx.args.deleted,
     )
     if ctx.args.json:
-        print(json.dumps([note.as_json() for note in notes], indent=2, ensure_ascii=False))
+        print(inert_json([note.as_json() for note in notes], indent=2))
         return 0
     if not notes:
         print("No notes or highlights.")
@@ -576,16 +597,17 @@ def _print_hits(hits: list[search_core.SearchHit]) -> None:
         mine = f"Your note {hit.note_uuid} on " if hit.is_note else ""
         print(f"{mine}{hit.doc_title} — {where}  ({hit.pack_id}/{hit.doc_id}, "
               f"score {hit.score:.2f})")
-        print(f"    {_highlight(hit.snippet, hit.highlights, bold)}")
+        # Made inert piece by piece, so that only the bold marks are escapes.
+        print(f"    {_highlight(hit.snippet, hit.highlights, bold)}", file=unfiltered(sys.stdout))
 
 
 def _highlight(text: str, spans: tuple[tuple[int, int], ...], bold: bool) -> str:
     start_mark, end_mark = ("\033[1m", "\033[0m") if bold else ("[", "]")
     out, last = [], 0
     for start, end in spans:
-        out += [text[last:start], start_mark, text[start:end], end_mark]
+        out += [inert(text[last:start]), start_mark, inert(text[start:end]), end_mark]
         last = end
-    out.append(text[last:])
+    out.append(inert(text[last:]))
     return "".join(out)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 import threading
@@ -14,12 +13,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from desktop_app.cli_output import one_line
+from desktop_app.cli_output import one_line, user_text
 from desktop_app.core.comments import credentials, outbox, sync, threads
 from desktop_app.core.comments.discussion import example_sites
 from desktop_app.core.comments.sites import SiteSessions, check_sign_in
 from desktop_app.core.comments.wordpress import SiteAnswerError
 from desktop_app.core.errors import CasebookError
+from desktop_app.core.inert_text import inert_json
 from desktop_app.core.net import explain, make_client, route_for
 
 if TYPE_CHECKING:
@@ -47,11 +47,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--pack", required=True)
     p.add_argument("--doc", required=True)
     p.add_argument("--section", default="", help="the section the comment is about")
-    p.add_argument("text", help="the comment; - reads it from standard input")
+    p.add_argument("text", nargs="?", help="the comment; - reads it from standard input")
+    p.add_argument("--text-file", metavar="FILE",
+                   help="read the comment from FILE (- for standard input), exactly as written")
     p.set_defaults(handler=cmd_comment_add)
     p = actions.add_parser("edit", help="change a comment not sent yet")
     p.add_argument("uuid")
-    p.add_argument("text", help="the new text; - reads it from standard input")
+    p.add_argument("text", nargs="?", help="the new text; - reads it from standard input")
+    p.add_argument("--text-file", metavar="FILE",
+                   help="read the new text from FILE (- for standard input)")
     p.set_defaults(handler=cmd_comment_edit)
     p = actions.add_parser("withdraw", help="take back a comment not sent yet")
     p.add_argument("uuid")
@@ -91,8 +95,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_doctor)
 
 
-def _text(value: str) -> str:
-    return sys.stdin.read() if value == "-" else value
+def _text(ctx: Context) -> str:
+    return user_text(ctx.args.text, ctx.args.text_file, "comment", "--text-file")
 
 
 def _password() -> str:
@@ -129,14 +133,14 @@ def cmd_site_logout(ctx: Context) -> int:
 
 
 def cmd_comment_add(ctx: Context) -> int:
-    comment = outbox.add_comment(ctx.conn, ctx.args.pack, ctx.args.doc, _text(ctx.args.text),
+    comment = outbox.add_comment(ctx.conn, ctx.args.pack, ctx.args.doc, _text(ctx),
                                  section=ctx.args.section)
     print(f"Queued comment {comment.uuid} on {comment.doc_title}; it is sent at the next sync.")
     return 0
 
 
 def cmd_comment_edit(ctx: Context) -> int:
-    comment = outbox.edit_comment(ctx.conn, ctx.args.uuid, _text(ctx.args.text))
+    comment = outbox.edit_comment(ctx.conn, ctx.args.uuid, _text(ctx))
     print(f"Changed comment {comment.uuid}; it is {STATE_WORDS[comment.state]}.")
     return 0
 
@@ -168,7 +172,7 @@ def cmd_outbox(ctx: Context) -> int:
         print(f"Wrote {len(comments)} comment(s) to {ctx.args.output}.")
         return 0
     if ctx.args.json:
-        print(json.dumps([c.as_json() for c in comments], indent=2, ensure_ascii=False))
+        print(inert_json([c.as_json() for c in comments], indent=2))
         return 0
     if not comments:
         print("The outbox is empty.")
@@ -203,6 +207,21 @@ def cmd_sync(ctx: Context) -> int:
         print(f"  {problem}")
     for site in sorted(report.sign_in_needed):
         print(f"  Sign-in needed for {site}: casebook site login {site} --user NAME")
+    return sync_status(report)
+
+
+# Exit statuses of casebook sync, for scripts (docs/sync.md).
+SYNC_REFUSED, SYNC_SIGN_IN_NEEDED = 3, 4
+
+
+def sync_status(report: sync.SyncReport) -> int:
+    """0 when nothing needs the reader; SYNC_REFUSED when the site refused a comment in
+    this run (it stays in the outbox to edit), else SYNC_SIGN_IN_NEEDED when a site
+    needs signing in to before comments can go. Offline is not an error: they wait."""
+    if report.rejected:
+        return SYNC_REFUSED
+    if report.sign_in_needed:
+        return SYNC_SIGN_IN_NEEDED
     return 0
 
 
@@ -214,8 +233,8 @@ def _print_change(comment: outbox.OutboxComment) -> None:
 def cmd_comments_show(ctx: Context) -> int:
     entries, fetched = threads.thread_for_document(ctx.conn, ctx.args.pack, ctx.args.doc)
     if ctx.args.json:
-        print(json.dumps({"fetched_at": fetched, "comments": [e.__dict__ for e in entries]},
-                         indent=2, ensure_ascii=False))
+        print(inert_json({"fetched_at": fetched, "comments": [e.__dict__ for e in entries]},
+                         indent=2))
         return 0
     print(f"Last brought down: {fetched or 'never (run casebook sync when online)'}")
     if not entries:

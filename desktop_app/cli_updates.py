@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from desktop_app.cli_output import (
     text_progress,
 )
 from desktop_app.core.errors import CasebookError
+from desktop_app.core.inert_text import inert_json
 from desktop_app.core.packs.catalogue import (
     CATALOGUE_NAME,
     SIGNATURE_SUFFIX,
@@ -65,7 +65,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def cmd_updates_check(ctx: Context) -> int:
     result = check_updates(ctx.conn)
     if ctx.args.json:
-        print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        print(inert_json(result.as_json(), indent=2))
         return 1 if result.problems else 0
     for offer in result.offers:
         print(f"{offer.title}: {offer.version} is available (you have "

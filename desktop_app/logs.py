@@ -6,7 +6,23 @@ import logging
 import logging.handlers
 from pathlib import Path
 
+from desktop_app.core.inert_text import inert
+
 LOG_NAME = "casebook.log"
+
+
+class InertFormatter(logging.Formatter):
+    """Messages made inert (core/inert_text.py): a pack title or a site's answer in a
+    message can neither forge a log line with a newline nor carry terminal escapes to
+    whoever reads the log with ``cat``. Tracebacks keep their lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = inert(record.message)
+        return super().formatMessage(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        # The traceback too: another handler may have formatted and cached it already.
+        return inert(super().format(record), multiline=True)
 
 
 def setup_logging(log_dir: Path, verbose: bool = False) -> Path | None:
@@ -27,6 +43,6 @@ def setup_logging(log_dir: Path, verbose: bool = False) -> Path | None:
     except OSError:
         return None
     handler.casebook = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(InertFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     return log_file

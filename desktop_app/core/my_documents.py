@@ -69,8 +69,10 @@ def add_document(conn: sqlite3.Connection, path: Path) -> DocumentRecord:
              extracted.extractor, extracted.html),
         ).lastrowid
         conn.executemany(
-            "INSERT INTO pages (document_id, number, label, anchor, text) VALUES (?, ?, ?, ?, ?)",
-            ((document_id, u.number, u.label, u.anchor, u.text) for u in extracted.units),
+            "INSERT INTO pages (document_id, number, label, anchor, text, problem) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((document_id, u.number, u.label, u.anchor, u.text, u.problem)
+             for u in extracted.units),
         )
         for index in FULL_TEXT_INDEXES:
             conn.execute(f"INSERT INTO {index} (rowid, text) "

@@ -273,3 +273,47 @@ def _split_marks(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
             plain.append(piece)
             length += len(piece)
     return "".join(plain), tuple(spans)
+
+
+@dataclass(frozen=True)
+class UnsearchedPages:
+    """Pages of an active document that could not be read, so search cannot find them."""
+
+    pack_id: str
+    doc_id: str
+    doc_title: str
+    labels: tuple[str, ...]
+
+    def sentence(self) -> str:
+        shown = ", ".join(self.labels[:10]) + (", …" if len(self.labels) > 10 else "")
+        word = "page" if len(self.labels) == 1 else "pages"
+        return (f"Not searched: {self.doc_title} ({self.pack_id}/{self.doc_id}), {word} "
+                f"{shown}, which could not be read.")
+
+
+def unsearched_pages(conn: sqlite3.Connection, *, pack_id: str | None = None,
+                     doc_id: str | None = None) -> list[UnsearchedPages]:
+    """What search could not look in: pages of active documents recorded as unreadable."""
+    try:
+        rows = _unsearched_rows(conn, pack_id, doc_id)
+    except sqlite3.OperationalError:  # a read-only store not yet at schema 5: none recorded
+        return []
+    found: dict[tuple[str, str], UnsearchedPages] = {}
+    for row in rows:
+        key = (row["pack_id"], row["doc_id"])
+        before = found.get(key)
+        labels = (before.labels if before else ()) + (row["label"],)
+        found[key] = UnsearchedPages(row["pack_id"], row["doc_id"], row["title"], labels)
+    return list(found.values())
+
+
+def _unsearched_rows(conn: sqlite3.Connection, pack_id: str | None, doc_id: str | None
+                     ) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT d.pack_id, d.doc_id, d.title, p.label FROM pages p "
+        "JOIN documents d ON d.id = p.document_id "
+        "JOIN packs k ON k.pack_id = d.pack_id AND k.version = d.pack_version AND k.active = 1 "
+        "WHERE p.problem IS NOT NULL AND (:pack IS NULL OR d.pack_id = :pack) "
+        "AND (:doc IS NULL OR d.doc_id = :doc) ORDER BY d.pack_id, d.position, p.number",
+        {"pack": pack_id, "doc": doc_id},
+    ).fetchall()

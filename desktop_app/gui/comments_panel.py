@@ -43,6 +43,7 @@ from desktop_app.core.comments.discussion import Discussion, count_words, discus
 from desktop_app.core.comments.outbox import CommentError, OutboxComment
 from desktop_app.core.comments.threads import ThreadEntry, thread_for_document
 from desktop_app.core.errors import CasebookError
+from desktop_app.core.inert_text import isolate
 from desktop_app.gui.errors import show_error
 from desktop_app.gui.markdown_view import SafeDocument, link_kind
 
@@ -156,9 +157,10 @@ class CommentCard(QFrame):
         self.setAutoFillBackground(True)
         self.setBackgroundRole(QPalette.ColorRole.AlternateBase if own
                                else QPalette.ColorRole.Base)
-        who = "You" if own else entry.author
+        # Names come from the site: isolated, so a right-to-left name cannot reorder the date.
+        who = "You" if own else isolate(entry.author)
         if own and entry.state == "on-site" and entry.author:
-            who = f"{entry.author} (you)"
+            who = f"{isolate(entry.author)} (you)"
         self.header = QLabel(f"{who} · {shown_date(entry.date)}", self)
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setWordWrap(True)  # long names must not widen a narrow dock
@@ -184,7 +186,7 @@ class CommentCard(QFrame):
         layout.addWidget(self.header)
         layout.addWidget(self.state)
         if comment is not None and comment.section and entry.state != "on-site":
-            about = QLabel(f"About: {comment.section}", self)
+            about = QLabel(f"About: {isolate(comment.section)}", self)
             about.setTextFormat(Qt.TextFormat.PlainText)
             about.setWordWrap(True)
             layout.addWidget(about)
@@ -348,7 +350,7 @@ class CommentsPanel(QWidget):
             self.about_check.setChecked(False)
         self._context = context
         self.update_place()
-        self.title.setText(title)
+        self.title.setText(isolate(title))
         self._problem = (discussion_problem(self._conn, *context) if context
                          else "Open a document to read and write comments on it.")
         self._shown = None

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from desktop_app.core.annotations.describe import find_quote
 from desktop_app.core.annotations.model import Annotation
 from desktop_app.core.annotations.text import DocumentText, document_text
+from desktop_app.core.inert_text import isolate
 from desktop_app.core.library import (
     MY_DOCUMENTS_ID,
     DocumentRecord,
@@ -253,7 +254,7 @@ class FailedTab(QWidget):
     def __init__(self, title: str, message: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = title
-        label = QLabel(f"{title} cannot be shown.\n\n{message}", self)
+        label = QLabel(f"{isolate(title)} cannot be shown.\n\n{message}", self)
         label.setWordWrap(True)
         label.setTextFormat(Qt.TextFormat.PlainText)
         label.setAccessibleName("Document error")

@@ -7,6 +7,7 @@ import sqlite3
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
+from desktop_app.core.inert_text import isolate
 from desktop_app.core.library import list_documents, list_packs
 from desktop_app.core.packs.version import PackVersion
 
@@ -43,13 +44,14 @@ class LibraryPanel(QTreeWidget):
             "SELECT pack_id, count(*) FROM annotations WHERE deleted IS NULL AND "
             "anchor_state IN ('fuzzy', 'orphaned') GROUP BY pack_id").fetchall())
         for info in packs:
-            pack_item = QTreeWidgetItem([f"{info.title}  {info.version}"])
+            pack_item = QTreeWidgetItem([f"{isolate(info.title)}  {info.version}"])
             pack_item.setData(0, PACK_ROLE, info.pack_id)
             trust = {"signed": f"signed by {info.signer_name}",
                      "unsigned": "UNSIGNED: not verified",
                      "unknown-signer": "signed by an unknown key: not verified",
                      "local": "files you opened in Casebook"}[info.trust]
-            tip = f"{info.title}\n{info.publisher}\nVersion {info.version}, {trust}"
+            tip = (f"{isolate(info.title)}\n{isolate(info.publisher)}\n"
+                   f"Version {info.version}, {trust}")
             if info.previous_version:
                 tip += f"\nPrevious version {info.previous_version} kept (can roll back)"
             # Markers in words, not only symbols: screen readers read the text and role.
@@ -70,15 +72,16 @@ class LibraryPanel(QTreeWidget):
             pack_item.setText(0, "  ".join([pack_item.text(0), *(m[0] for m in marks)]))
             pack_item.setToolTip(0, tip)
             pack_item.setData(0, Qt.ItemDataRole.AccessibleTextRole, ", ".join(
-                [f"Pack {info.title}, version {info.version}, {info.publisher}",
+                [f"Pack {isolate(info.title)}, version {info.version}, {isolate(info.publisher)}",
                  *(m[1] for m in marks)]))
             for doc in list_documents(self._conn, info.pack_id):
                 unit = "pages" if doc.media_type == "application/pdf" else "sections"
-                child = QTreeWidgetItem([doc.title])
+                child = QTreeWidgetItem([isolate(doc.title)])
                 child.setData(0, DOC_ROLE, (doc.pack_id, doc.doc_id))
-                child.setToolTip(0, f"{doc.title}\n{doc.page_count} {unit}")
+                child.setToolTip(0, f"{isolate(doc.title)}\n{doc.page_count} {unit}")
                 child.setData(0, Qt.ItemDataRole.AccessibleTextRole,
-                              f"{'Guide' if doc.kind == 'guide' else 'Case study'}: {doc.title}")
+                              f"{'Guide' if doc.kind == 'guide' else 'Case study'}: "
+                              f"{isolate(doc.title)}")
                 pack_item.addChild(child)
             self.addTopLevelItem(pack_item)
             pack_item.setExpanded(not expanded or info.pack_id in expanded)

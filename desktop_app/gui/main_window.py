@@ -35,6 +35,7 @@ from desktop_app import __version__
 from desktop_app.core.annotations.model import COLOURS, Annotation
 from desktop_app.core.annotations.store import create_annotation, list_annotations
 from desktop_app.core.errors import CasebookError
+from desktop_app.core.inert_text import isolate
 from desktop_app.core.library import active_document, list_packs
 from desktop_app.core.search import SearchHit
 from desktop_app.core.settings import get_setting, set_setting
@@ -366,8 +367,8 @@ class MainWindow(QMainWindow):
             tab.external_link_clicked.connect(self.open_external_link)
             tab.document_link_clicked.connect(
                 lambda target, t=tab: self._open_linked(t.record.pack_id, target))
-        index = self.tabs.addTab(tab, _short(tab.title))
-        self.tabs.setTabToolTip(index, tab.title)
+        index = self.tabs.addTab(tab, isolate(_short(tab.title)))
+        self.tabs.setTabToolTip(index, isolate(tab.title))
         self.tabs.setCurrentIndex(index)
         self._update_welcome()
         return tab if isinstance(tab, DocumentTab) else None
@@ -425,7 +426,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         tab = self.tab_at(self.tabs.currentIndex())
-        self.setWindowTitle(f"{tab.title} — Casebook" if tab else "Casebook")
+        self.setWindowTitle(f"{isolate(tab.title)} — Casebook" if tab else "Casebook")
 
     def _update_position(self) -> None:
         tab = self.current_tab()
@@ -622,8 +623,8 @@ class MainWindow(QMainWindow):
                 return True
         tab.adopt(active_document(self.conn, pack, doc))
         tab.show_annotations(list_annotations(self.conn, pack_id=pack, doc_id=doc))
-        self.tabs.setTabText(index, _short(tab.title))
-        self.tabs.setTabToolTip(index, tab.title)
+        self.tabs.setTabText(index, isolate(_short(tab.title)))
+        self.tabs.setTabToolTip(index, isolate(tab.title))
         if index == self.tabs.currentIndex():
             self._current_changed(index)
         return True

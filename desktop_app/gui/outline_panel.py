@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
+from desktop_app.core.inert_text import isolate
+
 TARGET_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -29,9 +31,9 @@ class OutlinePanel(QTreeWidget):
         self.clear()
         parents: list[QTreeWidgetItem] = []
         for level, title, target in entries:
-            item = QTreeWidgetItem([title])
+            item = QTreeWidgetItem([isolate(title)])
             item.setData(0, TARGET_ROLE, target)
-            item.setToolTip(0, title)
+            item.setToolTip(0, isolate(title))
             del parents[max(level - 1, 0):]
             if parents:
                 parents[-1].addChild(item)

@@ -44,7 +44,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.search import SearchHit, search
+from desktop_app.core.inert_text import isolate
+from desktop_app.core.search import SearchHit, UnsearchedPages, search, unsearched_pages
 from desktop_app.core.store.db import open_secondary
 from desktop_app.gui.rich_text import escape, marked_html
 
@@ -83,7 +84,7 @@ class _Job:
 class _Results(QObject):
     """Carries results from the worker thread to the GUI thread (a queued signal)."""
 
-    finished = Signal(int, object)  # seq, list[SearchHit]
+    finished = Signal(int, object)  # seq, (list[SearchHit], list[UnsearchedPages])
     failed = Signal(int, str)  # seq, message
 
 
@@ -117,11 +118,12 @@ class SearchWorker:
                     continue  # the user typed on while this waited
                 try:
                     conn, hits = self._search(conn, job)
+                    gaps = unsearched_pages(conn, pack_id=job.pack_id)
                 except (sqlite3.Error, OSError) as exc:
                     log.warning("Library search for %r failed: %s", job.text, exc)
                     self._emit(self.results.failed, job.seq, f"Search failed: {exc}")
                 else:
-                    self._emit(self.results.finished, job.seq, hits)
+                    self._emit(self.results.finished, job.seq, (hits, gaps))
         finally:
             if conn is not None:
                 conn.close()
@@ -350,16 +352,20 @@ class SearchPanel(QWidget):
         self._worker.submit(_Job(self._seq, text, self._pack_id))
 
     @Slot(int, object)
-    def _show_hits(self, seq: int, hits: list[SearchHit]) -> None:
+    def _show_hits(self, seq: int, answer: tuple[list[SearchHit], list[UnsearchedPages]]
+                   ) -> None:
         if seq != self._seq:
             return  # an answer to something the user has since changed
+        hits, gaps = answer
         self.model.set_hits(hits)
         count = len(hits)
         if count == 0:
-            self._set_status("No results")
+            status = "No results"
         else:
             more = "+" if count >= RESULT_LIMIT else ""
-            self._set_status(f"{count}{more} result{'s' if count != 1 else ''}")
+            status = f"{count}{more} result{'s' if count != 1 else ''}"
+        # Unreadable pages are not in the index: "No results" must not read as "not there".
+        self._set_status("\n".join([status, *(isolate(gap.sentence()) for gap in gaps)]))
         if count:
             self.results.setCurrentIndex(self.model.index(0, 0))
 

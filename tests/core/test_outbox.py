@@ -55,7 +55,7 @@ def test_a_comment_is_in_the_store_as_soon_as_it_is_written(with_site, data_dir:
     finally:
         other.close()
     assert row["uuid"] == comment.uuid and row["state"] == "queued"
-    assert row["body"] == "We tried this in Leeds."
+    assert row["body"] == "  We tried this in Leeds.\r\n "  # exactly as written (issue 13)
     assert (row["post"], row["section"], row["doc_title"]) == ("102", "Results", "Case one")
 
 

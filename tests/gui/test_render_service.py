@@ -294,3 +294,24 @@ def test_the_quick_open_reads_every_page_size_as_loading_the_page_would() -> Non
     assert quick["provisional"] and len(quick["sizes"]) == 6
     assert quick["sizes"] == [[round(w, 3), round(h, 3)] for w, h in describe(reopened)["sizes"]]
     assert quick["sizes"][1] == [842.0, 595.0] and quick["sizes"][4] == [600.0, 300.0]
+
+
+def test_a_page_mupdf_cannot_load_fails_alone_and_says_why_in_words(
+        qtbot, service: RenderService) -> None:
+    from tests.reliability.hostile_files import one_bad_page_pdf
+
+    described = []  # a short document is described in full at once, in "opened"
+    for signal_ in (service.opened, service.described):
+        signal_.connect(lambda key, info: described.append(info) if not info.provisional
+                        else None)
+    failed, drawn = [], []
+    service.render_failed.connect(lambda key, page, message: failed.append((page, message)))
+    service.rendered.connect(lambda key, page, *_: drawn.append(page))
+    service.open_document("bad-page", one_bad_page_pdf())
+    qtbot.waitUntil(lambda: bool(described), timeout=10_000)
+    assert described[0].page_count == 3  # the whole document, not an error for all of it
+    service.request_pages("bad-page", [0, 1, 2], 0.3)
+    qtbot.waitUntil(lambda: service.is_idle() and len(drawn) + len(failed) == 3,
+                    timeout=10_000)
+    assert sorted(drawn) == [0, 2]
+    assert failed == [(1, "This page could not be drawn: its page tree loops back on itself.")]

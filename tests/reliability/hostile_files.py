@@ -202,3 +202,52 @@ def nested_inline_markdown(depth: int) -> bytes:
     """Emphasis and links nested inside each other."""
     return ("*" * depth + "x" + "*" * depth + " " + "[" * depth + "x" + "](y)" * depth
             + "\n").encode()
+
+
+def _text_page(content_ref: int, parent: int = 2) -> bytes:
+    return (b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 200 200] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (parent, content_ref))
+
+
+def _text_stream(words: bytes) -> bytes:
+    content = b"BT /F1 12 Tf 10 100 Td (%s) Tj ET" % words
+    return b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content)
+
+
+def one_bad_page_pdf() -> bytes:
+    """Three pages; the second is a /Pages node whose only kid is itself, so MuPDF
+    loads pages 1 and 3 and fails on page 2 with "cycle in page tree"."""
+    return _raw_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Count 3 /Kids [4 0 R 6 0 R 7 0 R] >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        _text_page(5), _text_stream(b"Moderation on the first page"),
+        b"<< /Type /Pages /Parent 2 0 R /Count 1 /Kids [6 0 R] >>",
+        _text_page(8), _text_stream(b"Moderation on the third page"),
+    ])
+
+
+def page_tree_cycle_pdf() -> bytes:
+    """A page tree that loops: its one /Pages kid names the root again."""
+    return _raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
+                     b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                     b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R] /Count 1 >>"])
+
+
+def uncountable_pages_pdf() -> bytes:
+    """A /Count of -1: MuPDF raises RuntimeError from ``page_count``."""
+    return _raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
+                     b"<< /Type /Pages /Kids [3 0 R] /Count -1 >>",
+                     b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] >>"])
+
+
+def junk_before_header_pdf() -> bytes:
+    """A good PDF after 2 KiB of something else (a mail gateway's banner, say)."""
+    return b"X-Scanned-By: gateway\r\n" * 100 + plain_pdf(2)
+
+
+def versionless_header_pdf() -> bytes:
+    """``%PDF`` with no ``-1.7``: a header without a version."""
+    data = plain_pdf(2)
+    assert data.startswith(b"%PDF-1.7")
+    return b"%PDF" + data[len(b"%PDF-1.7"):]

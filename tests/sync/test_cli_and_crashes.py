@@ -20,14 +20,21 @@ from tests.sync.library import PACK, markers
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
 
-def cli(data_dir, *args, stdin: str = "", env_password: str | None = None):
+def cli(data_dir, *args, stdin: str = "", env_password: str | None = None,
+        stdin_bytes: bytes | None = None):
+    """The real CLI in a child process; ``stdin_bytes`` is sent as it is (``stdin``
+    goes through text mode)."""
     env = kit._env()
     env.pop("PYTHON_KEYRING_BACKEND", None)
     env.pop("CASEBOOK_SITE_PASSWORD", None)
     if env_password:
         env["CASEBOOK_SITE_PASSWORD"] = env_password
-    return subprocess.run(kit._command(data_dir, args), input=stdin, capture_output=True,
-                          text=True, cwd=kit.ROOT, env=env, timeout=300)
+    done = subprocess.run(kit._command(data_dir, args),
+                          input=stdin.encode() if stdin_bytes is None else stdin_bytes,
+                          capture_output=True, cwd=kit.ROOT, env=env, timeout=300)
+    return subprocess.CompletedProcess(done.args, done.returncode,
+                                       done.stdout.decode(errors="replace"),
+                                       done.stderr.decode(errors="replace"))
 
 
 @pytest.fixture

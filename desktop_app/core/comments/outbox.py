@@ -101,9 +101,12 @@ def comment_address(conn: sqlite3.Connection, pack_id: str, doc_id: str
 
 
 def _clean_body(body: str) -> str:
-    body = body.replace("\r\n", "\n").strip()
-    if not body:
+    # Kept exactly as written (line endings and spaces too), as notes are: the outbox
+    # is the reader's own copy. What the site does with it is for the site to say.
+    if not body.strip():
         raise CommentError("The comment is empty.")
+    if "\x00" in body:
+        raise CommentError("The comment holds a NUL character, which cannot be sent.")
     if len(body) > MAX_BODY_CHARS:
         raise CommentError(f"The comment is {len(body):,} characters long; the limit is "
                            f"{MAX_BODY_CHARS:,}.")

@@ -26,6 +26,8 @@ class TextUnit:
     label: str
     text: str
     anchor: str | None = None
+    # Why the page could not be read (its text is then empty); None when it was read.
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class ExtractedDocument:
     units: tuple[TextUnit, ...]
     extractor: str
     html: str | None = None
+    # Sentences for the reader about what was done to read it (a repaired file,
+    # pages that could not be read).
+    notes: tuple[str, ...] = ()
 
     @property
     def text_sha256(self) -> str:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import unquote
 
 import markdown
 import nh3
@@ -60,6 +61,7 @@ ALLOWED_ATTRIBUTES = {
 }
 LINK_SCHEMES = {"http", "https", "mailto"}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_SPACE_AND_CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _BLOCKS = _HEADINGS | {
     "p", "div", "li", "tr", "pre", "blockquote", "table", "ul", "ol", "dl", "dt", "dd",
@@ -81,6 +83,8 @@ def markdown_to_safe_html(text: str, doc_path: str) -> str:
     def keep_inside_pack(element: str, attribute: str, value: str) -> str | None:
         if element == "img" and attribute == "src":
             return _pack_media_path(value, doc_path)
+        if element == "a" and attribute == "href":
+            return _safe_link(value, doc_path)
         return value
 
     return nh3.clean(
@@ -154,9 +158,40 @@ def _pack_media_path(src: str, doc_path: str) -> str | None:
     """Resolve an image reference to a path inside the pack, or drop it."""
     if _SCHEME.match(src) or src.startswith(("/", "\\")) or "\\" in src:
         return None  # remote, data:, file: or absolute: never loaded
-    src = src.split("#", 1)[0].split("?", 1)[0]
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(doc_path), src))
-    if resolved.startswith("../") or resolved in ("..", ".") or resolved.startswith("/"):
+    resolved = _inside_pack(src.split("#", 1)[0].split("?", 1)[0], doc_path)
+    return None if resolved == "." else resolved
+
+
+def _safe_link(href: str, doc_path: str) -> str | None:
+    """The link as written when it is safe wherever the HTML ends up, else None.
+
+    Judged on the address as the most lenient reader would see it: browsers drop tabs
+    and newlines inside a URL ("java<TAB>script:" is javascript:), so every space and
+    control character is removed first. Refused: schemes outside LINK_SCHEMES, UNC
+    paths (``\\\\host\\share``, ``//host/share``: Windows would send the login hash),
+    any backslash, and relative links that climb out of the pack, percent-encoded or not.
+    """
+    squeezed = _SPACE_AND_CONTROL.sub("", href)
+    if "\\" in squeezed or squeezed.startswith("//"):
+        return None
+    scheme = _SCHEME.match(squeezed)
+    if scheme:
+        return href if scheme.group()[:-1].lower() in LINK_SCHEMES else None
+    if squeezed.startswith("#"):
+        return href
+    target = unquote(squeezed.split("#", 1)[0].split("?", 1)[0])
+    if "\\" in target or _inside_pack(target, doc_path) is None:
+        return None
+    return href
+
+
+def _inside_pack(path: str, doc_path: str) -> str | None:
+    """``path``, relative to the document at ``doc_path``, as a pack path; None when it
+    is absolute or climbs out of the pack."""
+    if path.startswith("/"):
+        return None
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(doc_path), path))
+    if resolved.startswith("../") or resolved == ".." or resolved.startswith("/"):
         return None
     return resolved
 

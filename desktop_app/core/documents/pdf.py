@@ -32,27 +32,86 @@ def extractor_name() -> str:
 
 
 def open_pdf(data: bytes, name: str) -> pymupdf.Document:
-    """Open PDF bytes, refusing anything that is not a PDF a reader could show."""
+    """Open PDF bytes, refusing anything that is not a PDF a reader could show.
+
+    Every MuPDF error, at open or while counting pages, becomes a DocumentError in
+    words. A file without a ``%PDF-`` header in its first kilobyte (junk before it, or
+    ``%PDF`` with no version) is accepted when MuPDF reads it as a PDF and can draw
+    its first page: :func:`repair_note` then says so.
+    """
     pymupdf = _mupdf()
-    # MuPDF sniffs content and would open HTML or an image named guide.pdf as
-    # what it really is: insist on the PDF header ourselves.
-    if b"%PDF-" not in data[:1024]:
-        raise DocumentError(f"{name} is not a PDF (it has no %PDF- header).")
+    has_header = _has_header(data)
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # MuPDF raises several types for broken files
-        raise DocumentError(f"{name} is a PDF that cannot be opened ({exc}).") from None
-    if doc.needs_pass:
+        if not has_header:
+            raise DocumentError(f"{name} is not a PDF (it has no %PDF- header).") from None
+        raise DocumentError(f"{name} is a PDF that cannot be opened ({plain_words(exc)}).") \
+            from None
+    try:
+        _check_opened(doc, name, has_header)
+    except DocumentError:
         doc.close()
-        raise DocumentError(f"{name} is an encrypted PDF that needs a password.")
-    if doc.page_count == 0:
+        raise
+    except Exception as exc:
         doc.close()
-        raise DocumentError(f"{name} is a PDF with no pages.")
-    if doc.page_count > MAX_PAGES:
-        count = doc.page_count
-        doc.close()
-        raise DocumentError(f"{name} has {count:,} pages; the limit is {MAX_PAGES:,}.")
+        raise DocumentError(f"{name} is a PDF that cannot be read ({plain_words(exc)}).") \
+            from None
     return doc
+
+
+def _has_header(data: bytes) -> bool:
+    return b"%PDF-" in data[:1024]
+
+
+def _check_opened(doc: pymupdf.Document, name: str, has_header: bool) -> None:
+    # MuPDF sniffs content whatever filetype says: HTML or an image named guide.pdf
+    # opens as what it really is, and is no PDF.
+    if not doc.is_pdf:
+        raise DocumentError(f"{name} is not a PDF (it has no %PDF- header).")
+    if doc.needs_pass:
+        raise DocumentError(f"{name} is an encrypted PDF that needs a password.")
+    try:
+        count = doc.page_count
+    except Exception as exc:  # RuntimeError for a /Count MuPDF cannot use
+        raise DocumentError(f"{name} is a PDF whose pages cannot be counted "
+                            f"({plain_words(exc)}).") from None
+    if count == 0:
+        raise DocumentError(f"{name} is a PDF with no pages.")
+    if count > MAX_PAGES:
+        raise DocumentError(f"{name} has {count:,} pages; the limit is {MAX_PAGES:,}.")
+    if not has_header:
+        try:
+            doc.load_page(0).get_pixmap(matrix=_mupdf().Matrix(0.05, 0.05))
+        except Exception:
+            raise DocumentError(f"{name} is not a PDF (it has no %PDF- header, and its first "
+                                "page cannot be drawn).") from None
+
+
+def repair_note(doc: pymupdf.Document, data: bytes, name: str) -> str | None:
+    """A sentence for the reader when MuPDF had to repair the file to open it."""
+    if _has_header(data) and not doc.is_repaired:
+        return None
+    return (f"{name} is damaged (a missing or misplaced %PDF- header, or a broken "
+            "cross-reference table) and was repaired to open it; if pages look wrong, "
+            "ask the publisher for a new copy.")
+
+
+# MuPDF's messages for the damage readers meet, in words; others are passed on.
+_PLAIN = {
+    "cycle in page tree": "its page tree loops back on itself",
+    "invalid number of pages": "its page count is not a usable number",
+    "page not in document": "the page is missing from the file",
+}
+
+
+def plain_words(exc: BaseException) -> str:
+    """MuPDF's error as a reader can take it (without its "code=7:" prefix)."""
+    text = str(exc).split(": ", 1)[-1] if str(exc).startswith("code=") else str(exc)
+    for words, plain in _PLAIN.items():
+        if words in text.lower():
+            return plain
+    return f"MuPDF says: {text or type(exc).__name__}"
 
 
 def page_labels(doc: pymupdf.Document) -> list[str]:
@@ -97,18 +156,34 @@ def _roman(number: int) -> str:
 
 
 def extract_pdf(data: bytes, name: str) -> ExtractedDocument:
+    """Each page's text. A page MuPDF cannot load or read is kept, empty, with its
+    reason (``TextUnit.problem``): one bad page does not cost the reader the others."""
     doc = open_pdf(data, name)
     try:
-        labels = page_labels(doc)
-        units = []
-        for page in doc:
-            try:
-                text = page.get_text("text")
-            except Exception as exc:
-                raise DocumentError(
-                    f"{name}: page {page.number + 1} cannot be read ({exc})."
-                ) from None
-            units.append(TextUnit(page.number, labels[page.number], clean_text(text)))
+        count = doc.page_count
+        try:
+            labels = page_labels(doc)
+        except Exception:  # a broken label tree: the pages still have their numbers
+            labels = [str(number + 1) for number in range(count)]
+        units = [_page_unit(doc, number, labels[number]) for number in range(count)]
+        notes = [note for note in [repair_note(doc, data, name)] if note]
     finally:
         doc.close()
-    return ExtractedDocument(tuple(units), extractor_name())
+    bad = [unit for unit in units if unit.problem]
+    if len(bad) == len(units):
+        raise DocumentError(f"{name}: none of its {count:,} pages can be read "
+                            f"({bad[0].problem}).")
+    if bad:
+        shown = ", ".join(unit.label for unit in bad[:10]) + (", …" if len(bad) > 10 else "")
+        notes.append(f"{name}: {len(bad):,} of {count:,} pages cannot be read and are not "
+                     f"searched (page {shown}); the others were imported.")
+    return ExtractedDocument(tuple(units), extractor_name(), notes=tuple(notes))
+
+
+def _page_unit(doc: pymupdf.Document, number: int, label: str) -> TextUnit:
+    try:
+        text = doc.load_page(number).get_text("text")
+    except Exception as exc:  # a cycle in the page tree, a broken content stream...
+        return TextUnit(number, label, "", problem=f"Page {label} cannot be read "
+                                                  f"({plain_words(exc)}).")
+    return TextUnit(number, label, clean_text(text))

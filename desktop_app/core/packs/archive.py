@@ -23,7 +23,19 @@ from pathlib import Path
 from desktop_app.core.errors import PackError
 
 _DRIVE = re.compile(r"[A-Za-z]:")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Characters no Windows file name may hold; ':' would also name an NTFS alternate data
+# stream ("guide.pdf:Zone.Identifier"), and macOS shows it as '/'.
+_WINDOWS_FORBIDDEN = '<>:"|?*'
+# Device names Windows opens instead of a file, with any extension ("CON.md", "aux.png");
+# the superscript digits are devices too.
+_DEVICE_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{port}{digit}" for port in ("COM", "LPT") for digit in "123456789\u00b9\u00b2\u00b3"]
+)
+# Characters whose count must survive NFKC: a fullwidth '．' or '／' becomes '.' or '/'
+# wherever a name is normalised (macOS, many tools), and "．．／x" becomes "../x".
+_PATH_SYNTAX = "/\\.:"
 _CHUNK = 64 * 1024
 
 
@@ -57,6 +69,48 @@ def check_entry_name(name: str) -> None:
         raise PackError(f"The pack entry {name!r} has an empty or '.' path component.")
     if len(name.encode("utf-8")) > 255:
         raise PackError(f"The pack entry name {name[:40]!r}... is longer than 255 bytes.")
+    _check_portable_name(name, parts)
+
+
+def _check_portable_name(name: str, parts: list[str]) -> None:
+    """Refuse names that cannot exist, or mean something else, on Windows or macOS.
+
+    Packs are read on Windows, and exports and the frozen app write files there: a name
+    that is a device, a stream or a different path once normalised is refused here,
+    where the reason can be given, rather than misbehaving later.
+    """
+    shown = repr(name)  # repr escapes what is not printable: the message carries no U+202E
+    for char in name:
+        if unicodedata.category(char) in ("Cf", "Zl", "Zp"):
+            raise PackError(
+                f"The pack entry {shown} holds the invisible format character "
+                f"U+{ord(char):04X} (bidi overrides and the like make a name read "
+                "differently from what it is)."
+            )
+    forbidden = sorted({char for char in name if char in _WINDOWS_FORBIDDEN})
+    if forbidden:
+        raise PackError(
+            f"The pack entry {shown} holds {', '.join(map(repr, forbidden))}, which Windows "
+            "does not allow in file names (':' would name an NTFS alternate data stream)."
+        )
+    for part in parts:
+        if part.endswith((".", " ")):
+            raise PackError(
+                f"The pack entry {shown} has a name ending in a dot or a space, which "
+                "Windows silently drops (it would be another file there)."
+            )
+        device = part.split(".")[0].rstrip(" ").upper()
+        if device in _DEVICE_NAMES:
+            raise PackError(
+                f"The pack entry {shown} is named after the Windows device {device}, "
+                "which Windows opens instead of a file."
+            )
+    normalised = unicodedata.normalize("NFKC", name)
+    if any(normalised.count(char) != name.count(char) for char in _PATH_SYNTAX):
+        raise PackError(
+            f"The pack entry {shown} holds characters that Unicode normalisation turns into "
+            f"path syntax ({normalised!r}): it would name another path on some systems."
+        )
 
 
 class PackArchive:
@@ -182,7 +236,12 @@ class PackArchive:
                     ):
                         raise PackError(
                             f"The pack entry {name!r} expands more than "
-                            f"{self._limits.ratio}-fold: it looks like a zip bomb."
+                            f"{self._limits.ratio}-fold past "
+                            f"{self._limits.ratio_floor_bytes:,} bytes: it looks like a zip "
+                            f"bomb (the limit is {self._limits.ratio}:1 for entries over "
+                            f"{self._limits.ratio_floor_bytes:,} bytes). A genuine file "
+                            "this repetitive must be stored uncompressed in the pack, as "
+                            "casebook pack build does."
                         )
                     chunks.append(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,

@@ -14,6 +14,7 @@ import os
 import tempfile
 import tomllib
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import pymupdf
 
 from desktop_app.core.documents.markdown_html import markdown_to_safe_html
 from desktop_app.core.errors import PackError
+from desktop_app.core.packs.archive import Limits
 from desktop_app.core.packs.manifest import (
     FORMAT,
     MANIFEST_NAME,
@@ -236,13 +238,25 @@ def _write_zip(target: Path, manifest: bytes, signature: bytes | None,
             entries.extend(sorted(files.items()))
             for name, data in entries:
                 info = zipfile.ZipInfo(name, date_time=stamp)
-                info.compress_type = zipfile.ZIP_DEFLATED
+                info.compress_type = _compression(data)
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, data)
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def _compression(data: bytes) -> int:
+    """Deflate, unless the file compresses so well that readers would take it for a zip
+    bomb (archive.Limits): a long, repetitive but genuine file is stored as it is."""
+    limits = Limits()
+    if len(data) > limits.ratio_floor_bytes:
+        deflated = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        size = len(deflated.compress(data)) + len(deflated.flush())
+        if len(data) > limits.ratio * size:
+            return zipfile.ZIP_STORED
+    return zipfile.ZIP_DEFLATED
 
 
 def _load_toml(path: Path) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from desktop_app import __version__
 from desktop_app.core.errors import CasebookError, PackError
 from desktop_app.core.net import NetworkError, explain, make_client
+from desktop_app.core.packs import strict_json
 from desktop_app.core.packs.archive import Limits, open_archive
 from desktop_app.core.packs.manifest import (
     _PACK_ID,
@@ -52,7 +53,7 @@ from desktop_app.core.packs.manifest import (
 )
 from desktop_app.core.packs.signing import PublicKey, SecretKey
 from desktop_app.core.packs.trust import trusted_keys
-from desktop_app.core.packs.version import PackVersion
+from desktop_app.core.packs.version import PackVersion, version_problem
 
 CATALOGUE_FORMAT = 1
 CATALOGUE_NAME = "catalogue.json"
@@ -159,13 +160,16 @@ def parse_catalogue(data: bytes, url: str) -> Catalogue:
     if len(data) > MAX_CATALOGUE_BYTES:
         raise CatalogueError(f"{where} is over {MAX_CATALOGUE_BYTES:,} bytes; it is ignored.")
     try:
-        raw = json.loads(data.decode("utf-8"))
+        raw = strict_json.loads(data)
+    except strict_json.DuplicateKeyError as exc:
+        raise CatalogueError(f"{where} names {exc.key!r} twice in one object; JSON readers "
+                             "disagree on which one counts, so it is ignored.") from None
     except (ValueError, RecursionError):  # ValueError covers UnicodeDecodeError
         raise CatalogueError(f"{where} is not JSON (is the address right?).") from None
     if not isinstance(raw, dict):
         raise CatalogueError(f"{where} must hold a JSON object.")
     fmt = raw.get("format")
-    if fmt != CATALOGUE_FORMAT or isinstance(fmt, bool):
+    if type(fmt) is not int or fmt != CATALOGUE_FORMAT:  # not True, not 1.0
         raise CatalogueError(f"{where} declares format {fmt!r}; this Casebook reads catalogue "
                              f"format {CATALOGUE_FORMAT} only.")
     publisher = _text(raw, "publisher", where)
@@ -199,11 +203,10 @@ def _entry(item: Any, where: str, base: str) -> CatalogueEntry:
     if not _PACK_ID.fullmatch(pack_id):
         raise CatalogueError(f"{where}: 'id' {pack_id!r} is not a pack id like org.example.guide.")
     version_text = _text(item, "version", where)
-    try:
-        version = PackVersion.parse(version_text)
-    except ValueError:
-        raise CatalogueError(
-            f"{where}: 'version' {version_text!r} is not a version like 1.2.0.") from None
+    problem = version_problem(version_text)
+    if problem:
+        raise CatalogueError(f"{where}: 'version' {version_text[:80]!r} {problem}.")
+    version = PackVersion.parse(version_text)
     address = urljoin(base, _text(item, "url", where))
     problem = catalogue_url_problem(address)
     if problem:
@@ -218,11 +221,10 @@ def _entry(item: Any, where: str, base: str) -> CatalogueEntry:
     minimum = None
     if item.get("min_casebook") is not None:
         minimum_text = _text(item, "min_casebook", where)
-        try:
-            minimum = PackVersion.parse(minimum_text)
-        except ValueError:
-            raise CatalogueError(f"{where}: 'min_casebook' {minimum_text!r} is not a version "
-                                 "like 1.2.0.") from None
+        problem = version_problem(minimum_text)
+        if problem:
+            raise CatalogueError(f"{where}: 'min_casebook' {minimum_text[:80]!r} {problem}.")
+        minimum = PackVersion.parse(minimum_text)
     date = item.get("date")
     if not (isinstance(date, str) and _DATE.fullmatch(date)):
         date = None  # optional, and only shown: anything else is left out
@@ -270,9 +272,12 @@ def check_catalogue_signature(data: bytes, signature_file: bytes, url: str,
     Raises :class:`CatalogueError` for an unreadable or non-matching signature."""
     where = f"The catalogue {url}"
     try:
-        body = json.loads(signature_file.decode("utf-8"))
+        body = strict_json.loads(signature_file)
         kind, algorithm, key_id = body["type"], body["algorithm"], body["key_id"]
         signature = base64.b64decode(body["signature"], validate=True)
+    except strict_json.DuplicateKeyError as exc:
+        raise CatalogueError(f"{where} has a signature file that names {exc.key!r} twice; "
+                             "the catalogue is ignored.") from None
     except (ValueError, RecursionError, KeyError, TypeError, binascii.Error):
         raise CatalogueError(f"{where} has a signature file that is not a readable Casebook "
                              "catalogue signature; the catalogue is ignored.") from None

@@ -41,6 +41,8 @@ class InstallResult:
     pages: int
     # How the reader's annotations fared on the new version; None when none moved.
     reanchor: ReanchorReport | None = None
+    # What was done to read the documents (a repaired PDF, pages that cannot be read).
+    warnings: tuple[str, ...] = ()
 
 
 def install_pack(
@@ -92,7 +94,9 @@ def install_pack(
         reanchor = plan.apply(conn)
     if progress:
         progress("Installed", 1, 1)
-    return _result(conn, pack, active, "updated" if active else "installed", reanchor)
+    warnings = tuple(note for result in extracted.values() for note in result.notes)
+    return _result(conn, pack, active, "updated" if active else "installed", reanchor,
+                   warnings)
 
 
 def _targets(
@@ -194,6 +198,19 @@ def _check_version(
         "SELECT highest_version, highest_manifest_sha256 FROM pack_history WHERE pack_id = ?",
         (pack_id,),
     ).fetchone()
+    stored = [row["version"] for row in conn.execute(
+        "SELECT version FROM packs WHERE pack_id = ?", (pack_id,))]
+    if history is not None:
+        stored.append(history["highest_version"])
+    for text in stored:
+        # Build metadata (after '+') does not count in precedence (SemVer rule 10), so
+        # 1.1.0+build.8 is the same version as 1.1.0+build.7 and cannot replace it.
+        if text != str(version) and PackVersion.parse(text) == version:
+            raise PackError(
+                f"{pack_id} {version} is the same version as {text}, which this library "
+                "already has: build metadata (after '+') does not make a version newer. "
+                "Refused."
+            )
     if history is not None:
         highest = PackVersion.parse(history["highest_version"])
         if version == highest and manifest_sha != history["highest_manifest_sha256"]:
@@ -254,8 +271,10 @@ def _store_version(
             ),
         ).lastrowid
         conn.executemany(
-            "INSERT INTO pages (document_id, number, label, anchor, text) VALUES (?, ?, ?, ?, ?)",
-            ((document_id, u.number, u.label, u.anchor, u.text) for u in result.units),
+            "INSERT INTO pages (document_id, number, label, anchor, text, problem) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((document_id, u.number, u.label, u.anchor, u.text, u.problem)
+             for u in result.units),
         )
     conn.executemany(
         "INSERT INTO media (pack_id, pack_version, path, media_type, blob_sha256) "
@@ -337,7 +356,7 @@ def _drop_unused_blobs(conn: sqlite3.Connection) -> None:
 
 def _result(
     conn: sqlite3.Connection, pack: VerifiedPack, previous: str | None, outcome: str,
-    reanchor: ReanchorReport | None = None,
+    reanchor: ReanchorReport | None = None, warnings: tuple[str, ...] = (),
 ) -> InstallResult:
     version = str(pack.manifest.version)
     row = conn.execute(
@@ -355,4 +374,5 @@ def _result(
         documents=row["documents"],
         pages=row["pages"],
         reanchor=reanchor,
+        warnings=warnings,
     )

@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from desktop_app.core.errors import PackError
-from desktop_app.core.packs.version import PackVersion
+from desktop_app.core.packs import strict_json
+from desktop_app.core.packs.version import PackVersion, version_problem
 
 FORMAT = 1
 MANIFEST_NAME = "manifest.json"
@@ -84,7 +85,12 @@ def parse_manifest(data: bytes) -> Manifest:
             f"manifest.json is {len(data):,} bytes; the limit is {MAX_MANIFEST_BYTES:,}."
         )
     try:
-        raw = json.loads(data.decode("utf-8"))
+        raw = strict_json.loads(data)
+    except strict_json.DuplicateKeyError as exc:
+        raise PackError(
+            f"manifest.json names {exc.key!r} twice in one object; JSON readers disagree "
+            "on which one counts, so the manifest is refused."
+        ) from None
     # ValueError, not only JSONDecodeError: json.loads raises a plain ValueError for an
     # integer of more than 4,300 digits (tests/fuzz/test_manifest_fuzz.py).
     except (ValueError, RecursionError) as exc:
@@ -92,17 +98,16 @@ def parse_manifest(data: bytes) -> Manifest:
     if not isinstance(raw, dict):
         raise PackError("manifest.json must hold a JSON object.")
     fmt = raw.get("format")
-    if fmt != FORMAT or isinstance(fmt, bool):
+    # type() is int: True == 1 and 1.0 == 1, and neither is the whole number 1.
+    if type(fmt) is not int or fmt != FORMAT:
         raise PackError(
             f"manifest.json declares format {fmt!r}; this Casebook reads format {FORMAT} only."
         )
     version_text = _str(raw, "version")
-    try:
-        version = PackVersion.parse(version_text)
-    except ValueError:
-        raise PackError(
-            f"manifest.json: 'version' {version_text!r} is not a version like 1.2.0."
-        ) from None
+    problem = version_problem(version_text)
+    if problem:
+        raise PackError(f"manifest.json: 'version' {version_text[:80]!r} {problem}.")
+    version = PackVersion.parse(version_text)
     pack_id = _str(raw, "id")
     if not _PACK_ID.fullmatch(pack_id):
         raise PackError(

@@ -21,6 +21,7 @@ from desktop_app.core.packs.manifest import (
     Manifest,
     parse_manifest,
 )
+from desktop_app.core.packs.media_check import check_media
 from desktop_app.core.packs.signing import PublicKey, SignatureCheck, check_signature
 
 MAX_SIGNATURE_BYTES = 4096
@@ -77,7 +78,10 @@ def read_pack(path: Path, trusted: dict[str, PublicKey], limits: Limits | None =
             entry.path: archive.read_verified(entry.path, entry.size, entry.sha256)
             for entry in manifest.files
         }
-    return VerifiedPack(manifest, manifest_bytes, signature, files)
+    pack = VerifiedPack(manifest, manifest_bytes, signature, files)
+    for media_path, (media_type, data) in sorted(pack.media().items()):
+        check_media(media_path, media_type, data)
+    return pack
 
 
 def extract_document(doc: DocumentEntry, data: bytes) -> ExtractedDocument:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core.errors import KeyFileError, SignatureError
+from desktop_app.core.packs import strict_json
 
 PUBLIC_KEY_TYPE = "casebook-publisher-key"
 SECRET_KEY_TYPE = "casebook-publisher-secret-key"
@@ -125,10 +126,13 @@ def check_signature(
     if signature_file is None:
         return SignatureCheck("unsigned")
     try:
-        body = json.loads(signature_file.decode("utf-8"))
+        body = strict_json.loads(signature_file)
         key_id = body["key_id"]
         algorithm = body["algorithm"]
         signature = base64.b64decode(body["signature"], validate=True)
+    except strict_json.DuplicateKeyError as exc:
+        raise SignatureError(f"manifest.sig names {exc.key!r} twice; a signature that reads "
+                             "two ways is refused.") from None
     # ValueError and RecursionError: json.loads on deep nesting or 4,300-digit numbers,
     # b64decode on non-ASCII text (tests/fuzz/test_pack_reader_fuzz.py).
     except (ValueError, RecursionError, KeyError, TypeError, binascii.Error):

@@ -284,6 +284,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         (),
         renormalise_store,
     ),
+    Migration(
+        5,
+        "Pages that could not be read: why, so that the view and search can say so",
+        (),
+        lambda conn: _add_column(conn, "pages", "problem TEXT"),  # NULL: the page was read
+    ),
 )
+
+
+def _add_column(conn: sqlite3.Connection, table: str, column: str) -> None:
+    """ALTER TABLE … ADD COLUMN, unless the column is there already (a store whose
+    version number was set back by hand, as the schema-4 upgrade test does)."""
+    name = column.split()[0]
+    if not any(row[1] == name for row in conn.execute(f"PRAGMA table_info({table})")):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
 LATEST_VERSION = MIGRATIONS[-1].version

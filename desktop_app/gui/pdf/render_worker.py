@@ -43,7 +43,7 @@ from typing import Any, BinaryIO
 
 import pymupdf
 
-from desktop_app.core.documents.pdf import open_pdf, page_labels
+from desktop_app.core.documents.pdf import open_pdf, page_labels, plain_words
 from desktop_app.core.documents.pdf_chars import extract_chars, normalised_chars
 from desktop_app.core.normalise import find_all, fold
 from desktop_app.gui.pdf import protocol
@@ -210,7 +210,13 @@ def describe(doc: pymupdf.Document) -> dict[str, Any]:
     """Everything the view needs before rendering: page sizes, labels, outline, links."""
     labels = page_labels(doc)
     sizes, links = [], []
-    for page in doc:
+    for number in range(doc.page_count):
+        try:
+            page = doc.load_page(number)
+        except Exception:  # one page MuPDF cannot load: it shows its error when drawn
+            sizes.append(sizes[-1] if sizes else [595.0, 842.0])
+            links.append([])
+            continue
         sizes.append([page.rect.width, page.rect.height])
         try:
             links.append([_link(raw) for raw in page.get_links()])
@@ -271,7 +277,9 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
 
 def _message(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
+    # MuPDF's own errors ("code=7: cycle in page tree") in words, shown on the page.
+    text = plain_words(exc) if exc.__class__.__module__.startswith("pymupdf") else (
+        str(exc) or type(exc).__name__)
     return text if text.endswith(".") else text + "."
 
 
