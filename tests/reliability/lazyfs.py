@@ -389,6 +389,21 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def require_fuse() -> None:
+    """Skip the calling test without FUSE here; fail it under CI (``CI`` or
+    ``CASEBOOK_REQUIRE_FUSE`` set), where the power-cut tests must run."""
+    import pytest
+
+    reason = unavailable_reason()
+    if reason is None:
+        return
+    required = any(os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+                   for name in ("CI", "CASEBOOK_REQUIRE_FUSE"))
+    if required:
+        pytest.fail(f"the power-cut tests need FUSE: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 class LazyMount:
     """One mount of LazyFS over ``backing`` at ``mountpoint``, in its own process.
 
