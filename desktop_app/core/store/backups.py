@@ -64,7 +64,7 @@ def scheduled_backup_due(backup_dir: Path, now: datetime | None = None) -> bool:
 def write_backup(conn: sqlite3.Connection, target: Path) -> Path:
     """A consistent copy of the store behind ``conn`` at ``target``; raises OSError or
     sqlite3.Error, leaving no partial file behind."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(target.parent)
     partial = target.with_name(target.name + ".partial")
     try:
         dest = sqlite3.connect(partial)
@@ -136,6 +136,16 @@ def restore_backup(store_file: Path, backup: Path) -> Path:
     _fsync_dir(store_file.parent)
     log.warning("Restored the library from %s; the previous file is kept as %s", backup, aside)
     return aside
+
+
+def _make_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents) durably: a new folder's name is on the disk
+    only once the folder holding it is synced, or a power cut takes the folder and
+    every backup in it, each one synced in vain (tests/reliability/test_power_loss.py)."""
+    missing = [f for f in (folder, *folder.parents) if not f.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    for created in missing:
+        _fsync_dir(created.parent)
 
 
 def _fsync(path: Path) -> None:
