@@ -320,7 +320,12 @@ def cmd_demo(ctx: Context) -> int:
     result = installer.install_pack(ctx.conn, pack, progress=text_progress())
     print(f"{result.pack_id} {result.version}: {result.outcome}.")
     if not ctx.args.no_window and has_display():
-        return cmd_window(ctx, open_doc=(result.pack_id, "guide"))
+        from desktop_app.qt_probe import qt_problem
+
+        problem = qt_problem()
+        if problem is None:
+            return cmd_window(ctx, open_doc=(result.pack_id, "guide"))
+        print(f"{problem}\nShowing the library as text instead.\n")
     cmd_library(ctx)
     print(f'\nSearch for "{ctx.args.query}":')
     _print_hits(search_core.search(ctx.conn, ctx.args.query, limit=5))

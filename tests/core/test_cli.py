@@ -175,3 +175,16 @@ def test_search_piped_into_head_stops_quietly(tmp_path: Path) -> None:
     assert b"Error" not in errors and b"Traceback" not in errors
     log = next((data / "logs").glob("*.log")).read_text()
     assert "BrokenPipeError" not in log
+
+
+def test_demo_falls_back_to_the_text_view_when_qt_cannot_start(tmp_path: Path) -> None:
+    """A screen is there but Qt cannot use it (a missing platform library): `casebook
+    demo` says so and shows the library as text, instead of aborting."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "no-such-platform"}
+    env.pop("DISPLAY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "--data-dir", str(tmp_path / "data"), "demo"],
+        capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "The window cannot start" in done.stdout
+    assert "Local by Social" in done.stdout and "Search for" in done.stdout
