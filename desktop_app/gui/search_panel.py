@@ -154,9 +154,7 @@ class SearchWorker:
             raise OSError(f"the library file {self.store_path} is missing")
         # The same settings as every other connection to the store (one access path),
         # and read-only: the panel never writes.
-        conn = open_secondary(self.store_path)
-        conn.execute("PRAGMA query_only = ON")
-        return conn
+        return open_secondary(self.store_path, query_only=True)
 
     @staticmethod
     def _emit(signal: Any, seq: int, payload: object) -> None:

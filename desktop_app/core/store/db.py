@@ -95,7 +95,8 @@ def open_store(
     return conn
 
 
-def open_secondary(path: Path, reason: str | None = None) -> sqlite3.Connection:
+def open_secondary(path: Path, reason: str | None = None, *,
+                   query_only: bool = False) -> sqlite3.Connection:
     """Another connection to a store this process already opened with :func:`open_store`
     (for a worker thread: SQLite connections must not cross threads); ``reason`` is
     the primary's :func:`read_only_reason`.
@@ -110,6 +111,7 @@ def open_secondary(path: Path, reason: str | None = None) -> sqlite3.Connection:
         _configure(conn)
     else:
         conn.execute("PRAGMA foreign_keys = ON")
+    if reason is not None or query_only:  # a reader (search) never writes by mistake
         conn.execute("PRAGMA query_only = ON")
     return conn
 
