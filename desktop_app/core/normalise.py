@@ -166,6 +166,8 @@ def _replacement(char: str) -> str:
 
 # -- folding for find -------------------------------------------------------------------
 
+_WHITE_SPACE = re.compile(r"\s+")
+
 def fold(text: str) -> NormalText:
     """``text`` (already normalised) folded for find: no case, no accents, and every run
     of white space one space, so "Limited  staff\\ntime" finds "limited staff time".
@@ -196,6 +198,18 @@ def _folded(char: str) -> str:
         return char.lower()
     decomposed = unicodedata.normalize("NFD", char.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def may_contain(text: str, query: str) -> bool:
+    """False only when ``text`` (normalised) surely does not hold ``query`` as find
+    matches it; cheap for plain-ASCII text (a page of most manuals), where folding is
+    lowering and white space runs become one space, as in :func:`fold`."""
+    needle = fold_query(query)
+    if not needle:
+        return False
+    if not text.isascii():
+        return True  # let the full fold decide
+    return needle in _WHITE_SPACE.sub(" ", text.lower())
 
 
 def find_all(haystack: NormalText, query: str, limit: int = 10_000) -> list[tuple[int, int]]:

@@ -45,7 +45,7 @@ import pymupdf
 
 from desktop_app.core.documents.pdf import open_pdf, page_labels, plain_words
 from desktop_app.core.documents.pdf_chars import extract_chars, normalised_chars
-from desktop_app.core.normalise import find_all, fold
+from desktop_app.core.normalise import find_all, fold, may_contain, normal
 from desktop_app.gui.pdf import protocol
 from desktop_app.gui.pdf.page_text import PageText, encode_boxes
 from desktop_app.gui.pdf.pixel_buffer import ENV as PIXEL_ENV
@@ -126,9 +126,15 @@ class Worker:
         # misses "staff" printed with an "ﬀ" ligature, and a phrase across a hyphen.
         # One rectangle per hit (its first line, for a hit across lines) and its span
         # in the page text, so the view can select exactly the words found.
+        query = str(header["text"])
+        # Most pages hold no hit: their plain text (a few times cheaper than every
+        # character's box) is enough to say so.
+        plain = normal(self._page(header).get_text("text", flags=pymupdf.TEXTFLAGS_TEXT))
+        if not may_contain(plain, query) or not find_all(fold(plain), query, limit=1):
+            return {**header, "op": "found", "rects": [], "spans": []}, b""
         page = self._page_text(header)
         rects, spans = [], []
-        for start, end in find_all(fold(page.text), str(header["text"])):
+        for start, end in find_all(fold(page.text), query):
             lines = page.rects(start, end)
             if lines:
                 rects.append(list(lines[0]))
