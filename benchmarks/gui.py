@@ -48,9 +48,9 @@ from benchmarks.gui_corpus import (
 )
 from benchmarks.gui_probe import RESULT_PREFIX, T0_ENV, rss_mb
 from benchmarks.gui_qt import PaintWatch, pause, wait_until
-from desktop_app.gui.pdf.pdf_view import PdfView
-from desktop_app.gui.pdf.render_service import RenderService
-from desktop_app.gui.pdf.render_worker import Worker
+from desktop_app.gui.reader.pdf.pdf_view import PdfView
+from desktop_app.gui.reader.pdf.render_service import RenderService
+from desktop_app.render.worker import Worker
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

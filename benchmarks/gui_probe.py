@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # only for the type checker: Qt is imported by each probe, in its order
     from PySide6.QtWidgets import QWidget
 
-    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.window.main_window import MainWindow
     from desktop_app.paths import AppPaths
 
 T0_ENV = "CASEBOOK_BENCH_T0"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 RENDER_WORKER_FLAG = "--render-worker"
-WORKER_MODULE = "desktop_app.gui.pdf.render_worker"
+WORKER_MODULE = "desktop_app.render.worker"
 
 
 def render_worker_command() -> list[str]:
@@ -50,7 +50,7 @@ def _frozen_module_argv(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _frozen_module_argv(list(sys.argv[1:] if argv is None else argv))
     if args[:1] == [RENDER_WORKER_FLAG]:
-        from desktop_app.gui.pdf.render_worker import main as worker_main  # no Qt
+        from desktop_app.render.worker import main as worker_main  # no Qt
 
         worker_main()
         return 0

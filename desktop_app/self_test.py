@@ -127,7 +127,7 @@ def _render_page(run: Run) -> None:
 
 def _render_in_worker(run: Run) -> None:
     from desktop_app.__main__ import render_worker_command
-    from desktop_app.gui.pdf import protocol
+    from desktop_app.render import protocol
 
     requests = (protocol.encode({"op": "open", "id": 1, "doc": "guide"}, _guide_bytes(run))
                 + protocol.encode({"op": "render", "id": 2, "doc": "guide", "page": 0,
@@ -233,7 +233,7 @@ def _worker_env() -> dict[str, str]:
 
 
 def _frames(data: bytes) -> list[tuple[dict, bytes]]:
-    from desktop_app.gui.pdf import protocol
+    from desktop_app.render import protocol
 
     buffer = protocol.FrameBuffer()
     try:

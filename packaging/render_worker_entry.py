@@ -6,6 +6,6 @@ worker paid ~90 ms for Qt it never uses, at every start and restart. Built from 
 script, with PySide6 excluded, it loads PyMuPDF and nothing of Qt.
 """
 
-from desktop_app.gui.pdf.render_worker import main
+from desktop_app.render.worker import main
 
 main()

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, NamedTuple
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop_app.gui.pdf.render_service import RenderService
+from desktop_app.gui.reader.pdf.render_service import RenderService
 
 if TYPE_CHECKING:
     from desktop_app.core.errors import StoreCorruptError
-    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.window.main_window import MainWindow
     from desktop_app.paths import AppPaths
 
 # The render service's key for a PDF given on the command line, opened before the
@@ -34,7 +34,7 @@ def create_application() -> QApplication:
 def build_window(paths: AppPaths, render_service: RenderService | None = None) -> MainWindow:
     from desktop_app.core.library import open_library
     from desktop_app.core.store.db import read_only_reason
-    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.window.main_window import MainWindow
     from desktop_app.sample import BUNDLED_KEYS
 
     conn = open_library(paths.store_file, BUNDLED_KEYS)
@@ -91,7 +91,7 @@ def run(paths: AppPaths, files: list[Path], open_doc: tuple[str, str] | None = N
     app, service, startup_pdf = early or start_early(files)
     from desktop_app.core.errors import CasebookError, StoreCorruptError
     from desktop_app.gui.errors import install_excepthook
-    from desktop_app.gui.shutdown import close_on_termination
+    from desktop_app.gui.window.shutdown import close_on_termination
 
     install_excepthook()
     try:

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.core.library import open_library
 from desktop_app.core.packs.install import install_pack
-from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.window.main_window import MainWindow
 from desktop_app.paths import AppPaths, resolve_paths
 from desktop_app.sample import BUNDLED_KEYS, sample_pack
 from tests.gui.community import PASSWORD, no_system_keyring

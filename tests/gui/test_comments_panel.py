@@ -17,8 +17,8 @@ from desktop_app.core.comments import outbox, threads
 from desktop_app.core.comments.wordpress import RemoteComment
 from desktop_app.core.my_documents import add_document
 from desktop_app.core.packs.signing import SecretKey
-from desktop_app.gui.comments_panel import CommentsPanel
-from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.community.comments_panel import CommentsPanel
+from desktop_app.gui.window.main_window import MainWindow
 from tests.gui.checks import Opened, unnamed_controls
 from tests.gui.community import CASE, GUIDE, PACK, closed_port_url, library_with_site
 from tests.gui.windows import open_window

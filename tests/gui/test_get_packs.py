@@ -19,7 +19,7 @@ from desktop_app.core.packs.browse import link_file_bytes
 from desktop_app.core.packs.install import install_pack
 from desktop_app.core.packs.signing import generate_key
 from desktop_app.core.packs.trust import trust_key, trusted_keys
-from desktop_app.gui.get_packs_dialog import COLUMNS
+from desktop_app.gui.library.get_packs_dialog import COLUMNS
 from desktop_app.paths import AppPaths
 from tests.gui.community import closed_port_url
 from tests.gui.windows import open_window

@@ -23,7 +23,7 @@ from desktop_app.core.annotations.store import list_annotations
 from desktop_app.core.annotations.text import document_text
 from desktop_app.core.library import active_document
 from desktop_app.core.normalise import fold, normal
-from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.window.main_window import MainWindow
 from desktop_app.paths import AppPaths
 from desktop_app.sample import sample_pack
 from tests.gui.windows import PACK, open_guide, open_window

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from desktop_app.core.annotations.store import annotate_quote
 from desktop_app.core.library import active_document
 from desktop_app.core.settings import get_setting
-from desktop_app.gui.main_window import STATE_KEY, MainWindow
+from desktop_app.gui.window.main_window import STATE_KEY, MainWindow
 from desktop_app.paths import AppPaths
 from desktop_app.sample import sample_pack
 from tests.gui.checks import unnamed_controls
@@ -323,7 +323,7 @@ def test_a_read_only_library_opens_for_reading_with_changes_switched_off(
 
 def test_the_window_shows_from_disk_only_what_my_documents_accepts() -> None:
     from desktop_app.core import my_documents
-    from desktop_app.gui import main_window
+    from desktop_app.gui.window import main_window
 
     # Two copies of one limit (the window must not import my_documents at start-up).
     assert main_window.MAX_PREVIEW_BYTES == my_documents.MAX_FILE_BYTES

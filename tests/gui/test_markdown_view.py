@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.core.library import active_document, media_bytes
 from desktop_app.core.packs.install import install_pack
-from desktop_app.gui.markdown_view import MarkdownView, link_kind, pack_media_path
+from desktop_app.gui.reader.markdown.markdown_view import MarkdownView, link_kind, pack_media_path
 from tests.packfactory import PackFactory, make_png
 
 IMAGE = QTextDocument.ResourceType.ImageResource.value

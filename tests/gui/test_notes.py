@@ -13,9 +13,9 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.core.annotations.store import annotate_quote, list_annotations
 from desktop_app.core.library import active_document
-from desktop_app.gui.document_tab import DocumentTab
-from desktop_app.gui.main_window import MainWindow
-from desktop_app.gui.notes_io import ExportDialog
+from desktop_app.gui.notes.notes_io import ExportDialog
+from desktop_app.gui.reader.document_tab import DocumentTab
+from desktop_app.gui.window.main_window import MainWindow
 from tests.gui.windows import PACK, open_guide
 
 PHRASE = "What was harder"

@@ -40,7 +40,7 @@ def test_a_hostile_title_cannot_reorder_the_words_beside_it(
 def test_the_search_panel_names_the_pages_it_could_not_look_in(
     qtbot: QtBot, store: sqlite3.Connection, packs: PackFactory, data_dir: Path
 ) -> None:
-    from desktop_app.gui.search_panel import SearchPanel
+    from desktop_app.gui.search.search_panel import SearchPanel
     from tests.reliability.hostile_files import one_bad_page_pdf
 
     spec = packs.spec()

@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_app.core.documents import clean_text
 from desktop_app.core.documents.pdf_chars import extract_chars
-from desktop_app.gui.pdf.marks import COLOURS, AnnotationMark, note_marker_rect
-from desktop_app.gui.pdf.page_text import PageText
-from desktop_app.gui.pdf.pdf_view import PdfView
-from desktop_app.gui.pdf.render_service import RenderService
+from desktop_app.gui.reader.pdf.marks import COLOURS, AnnotationMark, note_marker_rect
+from desktop_app.gui.reader.pdf.pdf_view import PdfView
+from desktop_app.gui.reader.pdf.render_service import RenderService
+from desktop_app.render.page_text import PageText
 from tests.packfactory import make_pdf
 
 HTML = """<h1>Moderation and risk</h1>

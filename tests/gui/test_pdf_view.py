@@ -10,9 +10,9 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from desktop_app.gui.pdf.layout import GAP, POINTS_TO_PIXELS
-from desktop_app.gui.pdf.pdf_view import PdfView
-from desktop_app.gui.pdf.render_service import RenderService
+from desktop_app.gui.reader.pdf.layout import GAP, POINTS_TO_PIXELS
+from desktop_app.gui.reader.pdf.pdf_view import PdfView
+from desktop_app.gui.reader.pdf.render_service import RenderService
 from tests.packfactory import make_pdf
 
 THIRTY = [f"Page {n + 1}. " + "Residents shaped the plan for the parks. " * 20

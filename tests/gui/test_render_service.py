@@ -14,8 +14,8 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
 
-from desktop_app.gui.pdf.image_cache import ImageCache
-from desktop_app.gui.pdf.render_service import RenderService
+from desktop_app.gui.reader.pdf.image_cache import ImageCache
+from desktop_app.gui.reader.pdf.render_service import RenderService
 from tests.packfactory import make_pdf
 
 PAGES = [f"Page {n + 1}. Residents were asked about the parks." for n in range(6)]
@@ -199,7 +199,7 @@ def test_close_stops_the_worker(qtbot) -> None:
 
 
 def test_worker_does_not_import_qt() -> None:
-    code = ("import sys, desktop_app.gui.pdf.render_worker; "
+    code = ("import sys, desktop_app.render.worker; "
             "print(any(m.startswith('PySide6') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
@@ -279,7 +279,7 @@ def test_a_long_pdf_is_answered_at_once_and_described_in_full_after_the_first_pa
 def test_the_quick_open_reads_every_page_size_as_loading_the_page_would() -> None:
     import pymupdf
 
-    from desktop_app.gui.pdf.render_worker import describe, describe_quickly
+    from desktop_app.render.worker import describe, describe_quickly
 
     doc = pymupdf.open()
     for _ in range(6):

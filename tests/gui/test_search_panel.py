@@ -19,8 +19,8 @@ from desktop_app.core.packs.install import install_pack
 from desktop_app.core.packs.signing import SecretKey
 from desktop_app.core.packs.trust import trust_key
 from desktop_app.core.search import SearchHit
-from desktop_app.gui import search_panel as search_panel_module
-from desktop_app.gui.search_panel import HTML_ROLE, SearchPanel, place_text
+from desktop_app.gui.search import search_panel as search_panel_module
+from desktop_app.gui.search.search_panel import HTML_ROLE, SearchPanel, place_text
 from tests.packfactory import PackFactory
 
 PAGES = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
-from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.window.main_window import MainWindow
 from tests.gui.checks import Opened
 
 

@@ -14,8 +14,8 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.core.comments import credentials, outbox
 from desktop_app.core.packs.signing import SecretKey
-from desktop_app.gui.main_window import MainWindow
-from desktop_app.gui.sign_in_dialog import SignInDialog
+from desktop_app.gui.community.sign_in_dialog import SignInDialog
+from desktop_app.gui.window.main_window import MainWindow
 from tests.gui.community import (
     CASE,
     PACK,

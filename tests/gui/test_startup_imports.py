@@ -12,12 +12,12 @@ from tests.packfactory import make_pdf
 
 # Each costs 10-60 ms to import; none is needed before the first frame.
 NOT_AT_START = ("desktop_app.cli", "httpx", "keyring", "truststore", "ssl", "cryptography",
-                "desktop_app.core.export", "rapidfuzz", "desktop_app.gui.sign_in_dialog")
+                "desktop_app.core.export", "rapidfuzz", "desktop_app.gui.community.sign_in_dialog")
 
 PROBE = """
 import os, sys
 from PySide6.QtCore import QTimer
-import desktop_app.gui.main_window as mw
+import desktop_app.gui.window.main_window as mw
 
 shown = mw.MainWindow.show
 def show_and_report(window):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from desktop_app.core.comments.sync import SyncReport
-from desktop_app.gui.sync_status import status_text
-from desktop_app.gui.sync_worker import SyncOutcome
+from desktop_app.gui.community.sync_status import status_text
+from desktop_app.gui.community.sync_worker import SyncOutcome
 
 
 def test_a_run_that_stood_aside_for_another_casebook_says_so() -> None:

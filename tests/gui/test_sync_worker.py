@@ -15,9 +15,9 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.core.comments import credentials, outbox
 from desktop_app.core.packs.signing import SecretKey
-from desktop_app.gui import sync_worker
-from desktop_app.gui.main_window import MainWindow
-from desktop_app.gui.sync_worker import SyncWorker
+from desktop_app.gui.community import sync_worker
+from desktop_app.gui.community.sync_worker import SyncWorker
+from desktop_app.gui.window.main_window import MainWindow
 from desktop_app.paths import AppPaths
 from tests.gui.community import (
     CASE,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from desktop_app.gui.app import build_window
-from desktop_app.gui.document_tab import DocumentTab
-from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.reader.document_tab import DocumentTab
+from desktop_app.gui.window.main_window import MainWindow
 from desktop_app.paths import AppPaths
 
 PACK = "org.casebook.sample.local-by-social"

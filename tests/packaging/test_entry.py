@@ -37,7 +37,7 @@ def test_a_bundle_without_the_worker_program_starts_itself_with_the_hidden_flag(
 @pytest.mark.parametrize(("argv", "expected"), [
     (["-m", "desktop_app", "--data-dir", "D", "pack", "install", "P"],
      ["--data-dir", "D", "pack", "install", "P"]),
-    (["-m", "desktop_app.gui.pdf.render_worker"], ["--render-worker"]),
+    (["-m", "desktop_app.render.worker"], ["--render-worker"]),
     (["-m", "somethingelse"], ["-m", "somethingelse"]),
     (["library"], ["library"]),
 ])

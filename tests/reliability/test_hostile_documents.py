@@ -38,10 +38,10 @@ from desktop_app.core.documents.markdown_html import (
     MAX_MARKDOWN_BYTES,
     markdown_to_safe_html,
 )
-from desktop_app.gui.markdown_view import MarkdownView
-from desktop_app.gui.pdf.pdf_view import MAX_RENDER_PIXELS, PdfView
-from desktop_app.gui.pdf.render_service import RenderService
-from desktop_app.gui.pdf.render_worker import MAX_PIXELS
+from desktop_app.gui.reader.markdown.markdown_view import MarkdownView
+from desktop_app.gui.reader.pdf.pdf_view import MAX_RENDER_PIXELS, PdfView
+from desktop_app.gui.reader.pdf.render_service import RenderService
+from desktop_app.render.worker import MAX_PIXELS
 from tests.helpers import content_fingerprint
 from tests.reliability import hostile_files as hostile
 

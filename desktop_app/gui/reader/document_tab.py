@@ -23,11 +23,11 @@ from desktop_app.core.library import (
     media_bytes,
     page_texts,
 )
-from desktop_app.gui.markdown_view import MarkdownView
-from desktop_app.gui.notes_panel import SWATCHES
-from desktop_app.gui.pdf.marks import AnnotationMark
-from desktop_app.gui.pdf.pdf_view import PdfView
-from desktop_app.gui.pdf.render_service import RenderService
+from desktop_app.gui.notes.notes_panel import SWATCHES
+from desktop_app.gui.reader.markdown.markdown_view import MarkdownView
+from desktop_app.gui.reader.pdf.marks import AnnotationMark
+from desktop_app.gui.reader.pdf.pdf_view import PdfView
+from desktop_app.gui.reader.pdf.render_service import RenderService
 
 _PREVIEW_KEYS = itertools.count(1)
 

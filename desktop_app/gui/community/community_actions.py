@@ -13,17 +13,22 @@ from PySide6.QtCore import QObject, QPoint
 from PySide6.QtWidgets import QFileDialog
 
 from desktop_app.core.comments import outbox
-from desktop_app.gui.comments_panel import CommentsPanel
-from desktop_app.gui.document_tab import DocumentTab
+from desktop_app.gui.community.comments_panel import CommentsPanel
+from desktop_app.gui.community.sync_status import SyncStatus
+from desktop_app.gui.community.sync_worker import (
+    AFTER_CHANGE_MS,
+    SyncOutcome,
+    SyncWorker,
+    pack_sites,
+)
 from desktop_app.gui.errors import show_error
-from desktop_app.gui.markdown_view import MarkdownView
-from desktop_app.gui.pdf.pdf_view import PdfView
-from desktop_app.gui.sync_status import SyncStatus
-from desktop_app.gui.sync_worker import AFTER_CHANGE_MS, SyncOutcome, SyncWorker, pack_sites
+from desktop_app.gui.reader.document_tab import DocumentTab
+from desktop_app.gui.reader.markdown.markdown_view import MarkdownView
+from desktop_app.gui.reader.pdf.pdf_view import PdfView
 
 if TYPE_CHECKING:
-    from desktop_app.gui.main_window import MainWindow
-    from desktop_app.gui.sign_in_dialog import SignInDialog
+    from desktop_app.gui.community.sign_in_dialog import SignInDialog
+    from desktop_app.gui.window.main_window import MainWindow
 
 
 def reading_place(tab: DocumentTab | None) -> str:
@@ -105,7 +110,9 @@ class Community(QObject):
         return self._asked
 
     def open_sign_in(self, site_url: str = "") -> SignInDialog:
-        from desktop_app.gui.sign_in_dialog import SignInDialog  # loaded when first asked for
+        from desktop_app.gui.community.sign_in_dialog import (
+            SignInDialog,  # loaded when first asked for
+        )
 
         if self.sign_in_dialog is not None:
             self.sign_in_dialog.close()

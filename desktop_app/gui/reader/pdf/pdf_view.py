@@ -34,14 +34,19 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QFrame, QWidget
 
-from desktop_app.gui.pdf import layout as geometry
-from desktop_app.gui.pdf.find_state import FindState, Hit
-from desktop_app.gui.pdf.layout import GAP, PageLayout
-from desktop_app.gui.pdf.marks import AnnotationMark, note_marker_rect, paint_marks, paint_selection
-from desktop_app.gui.pdf.model import Link, OutlineEntry, PdfInfo, Rect
-from desktop_app.gui.pdf.page_text import PageText, PdfSelection
-from desktop_app.gui.pdf.render_service import RenderService
-from desktop_app.gui.pdf.text_selection import SelectionTool
+from desktop_app.gui.reader.pdf import layout as geometry
+from desktop_app.gui.reader.pdf.find_state import FindState, Hit
+from desktop_app.gui.reader.pdf.layout import GAP, PageLayout
+from desktop_app.gui.reader.pdf.marks import (
+    AnnotationMark,
+    note_marker_rect,
+    paint_marks,
+    paint_selection,
+)
+from desktop_app.gui.reader.pdf.render_service import RenderService
+from desktop_app.gui.reader.pdf.text_selection import SelectionTool
+from desktop_app.render.model import Link, OutlineEntry, PdfInfo, Rect
+from desktop_app.render.page_text import PageText, PdfSelection
 
 # Fixed colours: the page area is a neutral grey in light and dark themes alike, so
 # white pages stand out without glaring.

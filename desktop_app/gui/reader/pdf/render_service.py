@@ -33,12 +33,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QImage
 
 from desktop_app.__main__ import render_worker_command
-from desktop_app.gui.pdf import protocol
-from desktop_app.gui.pdf.image_cache import DEFAULT_LIMIT, ImageCache
-from desktop_app.gui.pdf.model import PdfInfo
-from desktop_app.gui.pdf.page_text import PageText, decode_boxes
-from desktop_app.gui.pdf.pixel_buffer import ENV as PIXEL_ENV
-from desktop_app.gui.pdf.pixel_buffer import PixelBuffer
+from desktop_app.gui.reader.pdf.image_cache import DEFAULT_LIMIT, ImageCache
+from desktop_app.render import protocol
+from desktop_app.render.model import PdfInfo
+from desktop_app.render.page_text import PageText, decode_boxes
+from desktop_app.render.pixel_buffer import ENV as PIXEL_ENV
+from desktop_app.render.pixel_buffer import PixelBuffer
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
-from desktop_app.gui.pdf.model import Rect
+from desktop_app.render.model import Rect
 
 # Highlighter colours, multiplied onto the page: paper takes the colour, black text
 # stays black (a plain translucent fill would grey the text).

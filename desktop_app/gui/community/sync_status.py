@@ -11,7 +11,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QToolButton, QWidget
 
 from desktop_app.core.comments import outbox
-from desktop_app.gui.sync_worker import SyncOutcome, SyncWorker
+from desktop_app.gui.community.sync_worker import SyncOutcome, SyncWorker
 
 AGO_REFRESH_MS = 30_000
 

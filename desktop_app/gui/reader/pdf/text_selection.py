@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from desktop_app.gui.pdf.page_text import PageText, PdfSelection
+from desktop_app.render.page_text import PageText, PdfSelection
 
 TextLookup = Callable[[int], PageText | None]  # a page's text, None until it arrived
 

@@ -37,7 +37,7 @@ from desktop_app.core.annotations.store import (
     undelete_annotation,
     update_annotation,
 )
-from desktop_app.gui.pdf.marks import COLOURS as HIGHLIGHT_COLOURS
+from desktop_app.gui.reader.pdf.marks import COLOURS as HIGHLIGHT_COLOURS
 
 # One palette for the panel, the PDF view and the Markdown view.
 SWATCHES = {name: colour.name() for name, colour in HIGHLIGHT_COLOURS.items()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from desktop_app.gui.pdf.model import Rect
+from desktop_app.render.model import Rect
 
 Hit = tuple[int, int]  # (page, index of the rectangle on that page)
 

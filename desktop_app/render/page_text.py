@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from desktop_app.gui.pdf.model import Rect
+from desktop_app.render.model import Rect
 
 _APOSTROPHES = "'’"
 

@@ -4,7 +4,7 @@ PyMuPDF is not thread-safe, and some real PDFs take minutes to render a page or 
 MuPDF outright. Keeping every MuPDF call in this process means the window never waits
 on MuPDF and survives its crashes: ``render_service`` kills and restarts us.
 
-Run as ``python -m desktop_app.gui.pdf.render_worker``. Requests arrive on stdin and
+Run as ``python -m desktop_app.render.worker``. Requests arrive on stdin and
 replies leave on stdout, one at a time, as frames (``protocol``). Never import Qt here:
 start-up time is paid again on every restart.
 
@@ -46,10 +46,10 @@ import pymupdf
 from desktop_app.core.documents.pdf import open_pdf, page_labels, plain_words
 from desktop_app.core.documents.pdf_chars import extract_chars, normalised_chars
 from desktop_app.core.normalise import find_all, fold, may_contain, normal
-from desktop_app.gui.pdf import protocol
-from desktop_app.gui.pdf.page_text import PageText, encode_boxes
-from desktop_app.gui.pdf.pixel_buffer import ENV as PIXEL_ENV
-from desktop_app.gui.pdf.pixel_buffer import PixelBuffer
+from desktop_app.render import protocol
+from desktop_app.render.page_text import PageText, encode_boxes
+from desktop_app.render.pixel_buffer import ENV as PIXEL_ENV
+from desktop_app.render.pixel_buffer import PixelBuffer
 
 # Up to this many pages, an open describes every page before it answers (a few ms);
 # beyond it, the answer is provisional and the full description follows (``describe``).

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.window.main_window import MainWindow
 
 COLUMNS = ("Publisher key", "Key id", "Status")
 _TRUSTED, _REFUSED = "trusted", "refused"

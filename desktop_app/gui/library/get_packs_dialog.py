@@ -29,12 +29,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from desktop_app.gui.pack_import import CliJob, ask_to_allow_unsigned
+from desktop_app.gui.library.pack_import import CliJob, ask_to_allow_unsigned
 
 if TYPE_CHECKING:
     from desktop_app.core.packs.browse import CatalogueListing, OfferedPack
     from desktop_app.core.packs.first_use import KeyQuestion
-    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.window.main_window import MainWindow
 
 COLUMNS = ("Title", "Version", "Size", "Date", "Signed by", "In your library")
 REMEMBERED = "get_packs.addresses"  # settings key: catalogues the reader opened before

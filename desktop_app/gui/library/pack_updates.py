@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QMessageBox
 
-from desktop_app.gui.pack_import import CliJob
+from desktop_app.gui.library.pack_import import CliJob
 
 if TYPE_CHECKING:
     from desktop_app.core.packs.catalogue import UpdateCheck, UpdateOffer
-    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.window.main_window import MainWindow
 
 
 class PackUpdates(QObject):

@@ -3,7 +3,7 @@ brought down, the reader's own comments in place with where each one is, and a b
 to write a new one.
 
 Comments from the site are HTML, sanitised by the core before they were stored, and
-shown through :class:`~desktop_app.gui.markdown_view.SafeDocument`, which loads no
+shown through :class:`~desktop_app.gui.reader.markdown.markdown_view.SafeDocument`, which loads no
 resource of any kind: no remote image, no local file. Links are reported on a click
 and the window's link policy decides (http, https and mailto only).
 
@@ -45,7 +45,7 @@ from desktop_app.core.comments.threads import ThreadEntry, thread_for_document
 from desktop_app.core.errors import CasebookError
 from desktop_app.core.inert_text import isolate
 from desktop_app.gui.errors import show_error
-from desktop_app.gui.markdown_view import SafeDocument, link_kind
+from desktop_app.gui.reader.markdown.markdown_view import SafeDocument, link_kind
 
 STATE_WORDS = {"queued": "Waiting to send", "sending": "Sending…", "sent": "Sent",
                "held": "Awaiting moderation", "rejected": "Refused"}

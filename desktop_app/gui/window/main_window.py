@@ -39,21 +39,26 @@ from desktop_app.core.inert_text import isolate
 from desktop_app.core.library import active_document, list_packs
 from desktop_app.core.search import SearchHit
 from desktop_app.core.settings import get_setting, set_setting
-from desktop_app.gui.community import Community
-from desktop_app.gui.document_tab import DocumentTab, FailedTab
+from desktop_app.gui.community.community_actions import Community
 from desktop_app.gui.errors import show_error
-from desktop_app.gui.find_bar import FindBar
-from desktop_app.gui.library_panel import LibraryPanel
-from desktop_app.gui.notes_panel import NotesPanel, swatch
-from desktop_app.gui.outline_panel import OutlinePanel
-from desktop_app.gui.pack_import import AddDocument, CliJob, PackImport, ask_to_allow_unsigned
-from desktop_app.gui.pack_updates import PackUpdates
-from desktop_app.gui.pdf.pdf_view import PdfView
-from desktop_app.gui.pdf.render_service import RenderService
-from desktop_app.gui.search_panel import SearchPanel
-from desktop_app.gui.session import SessionKeeper
-from desktop_app.gui.shutdown import shutdown_requested
-from desktop_app.gui.themes import THEMES, apply_theme
+from desktop_app.gui.library.library_panel import LibraryPanel
+from desktop_app.gui.library.pack_import import (
+    AddDocument,
+    CliJob,
+    PackImport,
+    ask_to_allow_unsigned,
+)
+from desktop_app.gui.library.pack_updates import PackUpdates
+from desktop_app.gui.notes.notes_panel import NotesPanel, swatch
+from desktop_app.gui.reader.document_tab import DocumentTab, FailedTab
+from desktop_app.gui.reader.find_bar import FindBar
+from desktop_app.gui.reader.outline_panel import OutlinePanel
+from desktop_app.gui.reader.pdf.pdf_view import PdfView
+from desktop_app.gui.reader.pdf.render_service import RenderService
+from desktop_app.gui.search.search_panel import SearchPanel
+from desktop_app.gui.window.session import SessionKeeper
+from desktop_app.gui.window.shutdown import shutdown_requested
+from desktop_app.gui.window.themes import THEMES, apply_theme
 from desktop_app.paths import AppPaths
 
 log = logging.getLogger(__name__)
@@ -508,7 +513,7 @@ class MainWindow(QMainWindow):
             return
         pack = next((info for info in list_packs(self.conn)
                      if info.pack_id == tab.record.pack_id), None)
-        from desktop_app.gui.notes_io import export_from_window  # the exporters: on first use
+        from desktop_app.gui.notes.notes_io import export_from_window  # the exporters: on first use
 
         try:
             message = export_from_window(self, self.conn, tab.record.pack_id, tab.record.doc_id,
@@ -521,7 +526,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, 10000)
 
     def import_notes(self) -> None:
-        from desktop_app.gui.notes_io import describe_import, import_from_window
+        from desktop_app.gui.notes.notes_io import describe_import, import_from_window
 
         try:
             report = import_from_window(self, self.conn)
@@ -631,7 +636,7 @@ class MainWindow(QMainWindow):
 
     def open_get_packs(self, link_file: Path | None = None) -> Any:
         """File › Get packs… (gui/get_packs_dialog.py), one dialog kept for the session."""
-        from desktop_app.gui.get_packs_dialog import GetPacksDialog
+        from desktop_app.gui.library.get_packs_dialog import GetPacksDialog
 
         if self.get_packs is None:
             self.get_packs = GetPacksDialog(self)
@@ -642,7 +647,7 @@ class MainWindow(QMainWindow):
         return self.get_packs
 
     def open_keys(self) -> Any:
-        from desktop_app.gui.keys_dialog import KeysDialog
+        from desktop_app.gui.library.keys_dialog import KeysDialog
 
         dialog = KeysDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -1,0 +1,1 @@
+"""The community site: comment threads, sign-in, sync."""

@@ -1,0 +1,1 @@
+"""The library: installed packs and documents, importing, updates, catalogues, publisher keys."""

@@ -1,0 +1,1 @@
+"""The Notes dock and notes import/export."""

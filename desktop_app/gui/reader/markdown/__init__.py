@@ -1,0 +1,1 @@
+"""The Markdown (case study) view."""

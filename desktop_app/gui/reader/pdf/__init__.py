@@ -1,0 +1,1 @@
+"""The PDF view and the client of the render process."""

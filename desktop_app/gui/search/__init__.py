@@ -1,0 +1,1 @@
+"""Library search across everything installed and the notes."""

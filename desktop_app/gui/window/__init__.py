@@ -1,0 +1,1 @@
+"""The main window: its assembly, menus, session, themes and shutdown."""
